@@ -1,0 +1,165 @@
+package ecsimage
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+)
+
+// timeScale runs the simulator and the fault 50 times faster than the wall clock: a minute of ECS in 1.2 s.
+const timeScale = 50
+
+// simEnv is one simulator served over HTTP, the real SDK clients the fault uses, and the clock both share.
+type simEnv struct {
+	sim     *ecssim.Simulator
+	client  *ecs.Client
+	clients Clients
+	clock   *clock.Scaled
+	log     *logrus.Logger
+}
+
+func newSimEnv(t *testing.T) *simEnv {
+	t.Helper()
+	c := clock.NewScaled(timeScale)
+	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Clock: c})
+	restore := ecs.New(client.Options(), func(o *ecs.Options) { o.Retryer = retry.NewStandard() })
+	log := logrus.New()
+	log.SetOutput(testWriter{t})
+	log.SetLevel(logrus.DebugLevel)
+	return &simEnv{sim: sim, client: client, clients: Clients{Chaos: client, Restore: restore}, clock: c, log: log}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+func (e *simEnv) seed(t *testing.T, spec ecssim.SeedSpec) {
+	t.Helper()
+	if spec.Cluster == "" {
+		spec.Cluster = "prod"
+	}
+	if spec.Family == "" {
+		spec.Family = spec.Service
+	}
+	if _, err := e.sim.SeedService(context.Background(), e.client, spec); err != nil {
+		t.Fatalf("seed %s: %v", spec.Service, err)
+	}
+}
+
+// options are the defaults of the tests: 60 s of chaos in one cycle, polls every 2 s, all on the scaled clock.
+func (e *simEnv) options(services ...string) Options {
+	return Options{
+		Cluster:            "prod",
+		Services:           services,
+		Region:             "us-east-1",
+		Image:              mustImage("nginx", "testrun"),
+		AffectedPercent:    100,
+		Duration:           60 * time.Second,
+		Interval:           60 * time.Second,
+		Sequence:           Parallel,
+		StatusCheckTimeout: 180 * time.Second,
+		StatusCheckDelay:   2 * time.Second,
+		AbortDeadline:      20 * time.Second,
+		RunID:              "testrun",
+		Clock:              e.clock,
+		Logger:             e.log,
+	}
+}
+
+func mustImage(raw, runID string) taskdef.ChaosImage {
+	img, err := taskdef.ResolveChaosImage(raw, runID)
+	if err != nil {
+		panic(err)
+	}
+	return img
+}
+
+// run runs the fault with a deadline, so that a hang fails the test instead of the suite.
+func (e *simEnv) run(t *testing.T, opts Options) *Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return Run(ctx, e.clients, opts)
+}
+
+func (e *simEnv) describe(t *testing.T, service string) types.Service {
+	t.Helper()
+	out, err := e.client.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{service}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe %s: %v (%d services)", service, err, len(out.Services))
+	}
+	return out.Services[0]
+}
+
+func (e *simEnv) taskDefinition(t *testing.T, arn string) *types.TaskDefinition {
+	t.Helper()
+	out, err := e.client.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("describe task definition %s: %v", arn, err)
+	}
+	return out.TaskDefinition
+}
+
+// assertRestored checks the promise users cannot forgive breaking: the service runs its original revision with its
+// original deployment configuration, one COMPLETED deployment, and every chaos revision is INACTIVE.
+func (e *simEnv) assertRestored(t *testing.T, s ServiceReport, before types.Service) {
+	t.Helper()
+	after := e.describe(t, s.Service)
+	if got, want := aws.ToString(after.TaskDefinition), aws.ToString(before.TaskDefinition); got != want {
+		t.Errorf("%s runs %s after the fault, want the original %s", s.Service, got, want)
+	}
+	if !sameDeploymentConfiguration(after.DeploymentConfiguration, before.DeploymentConfiguration) {
+		t.Errorf("%s deployment configuration after the fault = %s, want the original %s", s.Service,
+			cliJSON(after.DeploymentConfiguration), cliJSON(before.DeploymentConfiguration))
+	}
+	if len(after.Deployments) != 1 || after.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted {
+		t.Errorf("%s has %d deployments after the restore wait, want one COMPLETED", s.Service, len(after.Deployments))
+	}
+	if len(s.ChaosTaskDefinitions) == 0 {
+		t.Errorf("%s: report names no chaos revision", s.Service)
+	}
+	for _, arn := range s.ChaosTaskDefinitions {
+		if td := e.taskDefinition(t, arn); td.Status != types.TaskDefinitionStatusInactive {
+			t.Errorf("chaos revision %s is %s after the fault, want INACTIVE", arn, td.Status)
+		}
+	}
+	if s.ChaosTaskDefinitions != nil && slices.Contains(s.ChaosTaskDefinitions, aws.ToString(before.TaskDefinition)) {
+		t.Errorf("the original revision is listed as a chaos revision")
+	}
+	if td := e.taskDefinition(t, aws.ToString(before.TaskDefinition)); td.Status != types.TaskDefinitionStatusActive {
+		t.Errorf("original revision is %s after the fault, want ACTIVE", td.Status)
+	}
+}
+
+func (e *simEnv) mutatingCalls() []string {
+	var ops []string
+	for _, r := range e.sim.Requests() {
+		if r.Mutating {
+			ops = append(ops, r.Operation)
+		}
+	}
+	return ops
+}
+
+func rollingDC(minPct, maxPct int32, breaker bool) *types.DeploymentConfiguration {
+	return &types.DeploymentConfiguration{
+		MinimumHealthyPercent:    aws.Int32(minPct),
+		MaximumPercent:           aws.Int32(maxPct),
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: breaker, Rollback: breaker},
+	}
+}

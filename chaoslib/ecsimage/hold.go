@@ -1,0 +1,376 @@
+package ecsimage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Limits that keep a long hold's report readable.
+const (
+	maxReasons = 10
+	maxEvents  = 20
+)
+
+// watchState is what the hold remembers between polls of one service.
+type watchState struct {
+	seenEvents    map[string]bool
+	seenStopped   map[string]bool
+	lastFailed    int32
+	rollout       map[string]types.DeploymentRolloutState // deployment id -> last state seen
+	gone          bool
+	lastProgress  string
+	sawChaosTasks bool
+}
+
+// hold keeps the services under chaos for d, observing them every STATUS_CHECK_DELAY. It returns when d has
+// passed on the clock or the run was stopped; the deadline is a timer, not a count of polls.
+func (r *run) hold(ctx context.Context, targets []*target, d time.Duration) {
+	deadline := r.opts.Clock.NewTimer(d)
+	defer deadline.Stop()
+	start := r.opts.Clock.Now()
+	for _, t := range targets {
+		if t.watch.seenEvents == nil {
+			t.watch = watchState{seenEvents: map[string]bool{}, seenStopped: map[string]bool{}, rollout: map[string]types.DeploymentRolloutState{}}
+			for _, e := range t.service.Events {
+				t.watch.seenEvents[aws.ToString(e.Id)] = true // events from before the fault are not its effect
+			}
+		}
+	}
+	r.background(func() { r.recordDigests(context.WithoutCancel(ctx), targets, true) })
+	for {
+		r.observe(ctx, targets, start, d)
+		poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return
+		case <-deadline.C():
+			poll.Stop()
+			r.observe(context.WithoutCancel(ctx), targets, start, d)
+			return
+		case <-poll.C():
+		}
+	}
+}
+
+// observe polls the services once (ten per DescribeServices call) and updates their observations. Stopped tasks
+// are read only when a deployment's failed count moved.
+func (r *run) observe(ctx context.Context, targets []*target, start time.Time, total time.Duration) {
+	var names []string
+	for _, t := range targets {
+		if !t.watch.gone {
+			names = append(names, t.serviceID())
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	found, missing, err := describeServices(ctx, r.clients.Chaos, r.opts.Cluster, names)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warnf("observing the services failed (the hold goes on): %v", err)
+		}
+		return
+	}
+	now := r.opts.Clock.Now()
+	for _, t := range targets {
+		if t.watch.gone {
+			continue
+		}
+		if _, gone := missing[t.serviceID()]; gone {
+			r.serviceGone(t)
+			continue
+		}
+		svc := found[t.serviceID()]
+		if s := aws.ToString(svc.Status); s != "ACTIVE" {
+			r.serviceGone(t)
+			continue
+		}
+		r.observeService(ctx, t, svc, now)
+		r.progress(t, svc, now.Sub(start), total)
+	}
+}
+
+func (r *run) serviceGone(t *target) {
+	t.watch.gone = true
+	msg := fmt.Sprintf("service %s was deleted during the fault; nothing of it is left to restore", t.name)
+	r.log.WithField("service", t.name).Error(msg)
+	t.report.fail(fmt.Errorf("%s", msg))
+}
+
+func (r *run) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
+	obs := &t.report.Observations
+	current := aws.ToString(svc.TaskDefinition)
+	switch {
+	case current == t.chaosARN:
+	case current == t.originalARN():
+		if !obs.RolledBackByECS && t.chaosARN != "" {
+			obs.RolledBackByECS = true
+			at := now
+			obs.RollbackAt = &at
+			obs.RollbackSeconds = now.Sub(obs.injectedAt).Seconds()
+			r.log.WithField("service", t.name).Infof("ECS rolled the service back to %s after %.0fs", current, obs.RollbackSeconds)
+		}
+	default:
+		if obs.ThirdPartyTaskDefinition != current {
+			obs.ThirdPartyTaskDefinition = current
+			r.log.WithField("service", t.name).Warn(t.report.warn("someone deployed %s during the fault; the fault will leave that deployment alone", current))
+		}
+	}
+	originalRunning := 0
+	var failed int32
+	for _, d := range svc.Deployments {
+		td := aws.ToString(d.TaskDefinition)
+		id := aws.ToString(d.Id)
+		if td == t.originalARN() {
+			originalRunning += int(d.RunningCount)
+		}
+		if td == t.chaosARN {
+			failed += d.FailedTasks
+			obs.ChaosRunningMax = max(obs.ChaosRunningMax, int(d.RunningCount))
+			obs.ChaosPendingMax = max(obs.ChaosPendingMax, int(d.PendingCount))
+			if d.RunningCount+d.PendingCount > 0 {
+				t.watch.sawChaosTasks = true
+			}
+		}
+		if d.RolloutState != "" && t.watch.rollout[id] != d.RolloutState {
+			t.watch.rollout[id] = d.RolloutState
+			obs.RolloutStates = append(obs.RolloutStates, RolloutChange{
+				At: now, Deployment: id, Revision: td, State: string(d.RolloutState), Reason: aws.ToString(d.RolloutStateReason),
+			})
+		}
+	}
+	obs.OriginalRunningLowest = min(obs.OriginalRunningLowest, originalRunning)
+	for i := len(svc.Events) - 1; i >= 0; i-- { // oldest first
+		e := svc.Events[i]
+		id := aws.ToString(e.Id)
+		if t.watch.seenEvents[id] {
+			continue
+		}
+		t.watch.seenEvents[id] = true
+		if msg := aws.ToString(e.Message); notableEvent(msg) && len(obs.ServiceEvents) < maxEvents && !slices.Contains(obs.ServiceEvents, msg) {
+			obs.ServiceEvents = append(obs.ServiceEvents, msg)
+		}
+	}
+	if failed > t.watch.lastFailed {
+		t.watch.lastFailed = failed
+		obs.FailedTasks = int(failed)
+		r.readStoppedTasks(ctx, t, now)
+	}
+	if obs.FailedTasks > 0 || obs.FirstFailureReason != "" {
+		t.report.Effective = true
+	}
+}
+
+// notableEvent picks the service events that show the fault's effect or ECS's reaction to it.
+func notableEvent(msg string) bool {
+	for _, s := range []string{"unable to consistently start tasks", "deployment failed", "rolling back", "unable to place a task", "CannotPullContainer"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// readStoppedTasks reads the service's stopped tasks of the chaos revision that it has not seen yet.
+func (r *run) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
+	arns, err := listTasks(ctx, r.clients.Chaos, r.opts.Cluster, t.serviceID(), types.DesiredStatusStopped)
+	if err != nil {
+		r.log.WithField("service", t.name).Warnf("listing stopped tasks failed: %v", err)
+		return
+	}
+	var fresh []string
+	for _, a := range arns {
+		if !t.watch.seenStopped[a] {
+			fresh = append(fresh, a)
+		}
+	}
+	tasks, err := describeTasks(ctx, r.clients.Chaos, r.opts.Cluster, fresh)
+	if err != nil {
+		r.log.WithField("service", t.name).Warnf("describing stopped tasks failed: %v", err)
+		return
+	}
+	obs := &t.report.Observations
+	for _, task := range tasks {
+		if aws.ToString(task.LastStatus) != "STOPPED" {
+			continue // still stopping: read it again next time
+		}
+		t.watch.seenStopped[aws.ToString(task.TaskArn)] = true
+		if aws.ToString(task.TaskDefinitionArn) != t.chaosARN && !slices.Contains(t.report.ChaosTaskDefinitions, aws.ToString(task.TaskDefinitionArn)) {
+			continue
+		}
+		reason := stoppedReason(task)
+		if obs.FirstFailureReason == "" {
+			at := now
+			obs.FirstFailureAt = &at
+			obs.FirstFailureSeconds = now.Sub(obs.injectedAt).Seconds()
+			obs.FirstFailureReason = reason
+			r.log.WithField("service", t.name).Infof("first chaos task failed after %.0fs: %s", obs.FirstFailureSeconds, reason)
+		}
+		if len(obs.StoppedReasons) < maxReasons && !slices.Contains(obs.StoppedReasons, reason) {
+			obs.StoppedReasons = append(obs.StoppedReasons, reason)
+		}
+	}
+}
+
+// stoppedReason prefers a container's reason (where CannotPullContainerError is), then the task's.
+func stoppedReason(task types.Task) string {
+	for _, c := range task.Containers {
+		if reason := aws.ToString(c.Reason); reason != "" {
+			return reason
+		}
+	}
+	if reason := aws.ToString(task.StoppedReason); reason != "" {
+		return reason
+	}
+	return string(task.StopCode)
+}
+
+func (r *run) progress(t *target, svc types.Service, elapsed, total time.Duration) {
+	var parts []string
+	for _, d := range svc.Deployments {
+		label := "other"
+		switch aws.ToString(d.TaskDefinition) {
+		case t.chaosARN:
+			label = "chaos"
+		case t.originalARN():
+			label = "original"
+		}
+		parts = append(parts, fmt.Sprintf("%s(%s) running=%d pending=%d failed=%d %s", label, aws.ToString(d.Status), d.RunningCount, d.PendingCount, d.FailedTasks, d.RolloutState))
+	}
+	line := strings.Join(parts, " | ")
+	if line != t.watch.lastProgress {
+		t.watch.lastProgress = line
+		r.log.WithField("service", t.name).Infof("%s/%s %s", elapsed.Truncate(time.Second), total, line)
+	}
+	if r.opts.Hooks.Progress != nil {
+		r.opts.Hooks.Progress(r.snapshot(t))
+	}
+}
+
+// listTasks lists every task ARN of a service with the given desired status.
+func listTasks(ctx context.Context, c ECS, cluster, service string, status types.DesiredStatus) ([]string, error) {
+	var arns []string
+	in := &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(serviceName(service)), DesiredStatus: status}
+	for {
+		out, err := c.ListTasks(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, out.TaskArns...)
+		if out.NextToken == nil || len(arns) >= 1000 {
+			return arns, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// describeTasks describes tasks a hundred at a time, the most DescribeTasks accepts.
+func describeTasks(ctx context.Context, c ECS, cluster string, arns []string) ([]types.Task, error) {
+	var tasks []types.Task
+	for start := 0; start < len(arns); start += 100 {
+		end := min(start+100, len(arns))
+		out, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns[start:end]})
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, out.Tasks...)
+	}
+	return tasks, nil
+}
+
+// serviceName turns a service ARN into its name; ListTasks' serviceName takes a name.
+func serviceName(s string) string {
+	if i := strings.LastIndex(s, "/"); i >= 0 && strings.HasPrefix(s, "arn:") {
+		return s[i+1:]
+	}
+	return s
+}
+
+// recordDigests reads the image digests the original revision's RUNNING tasks run; before the fault into the
+// observations, after it into ChangedDigests. Best effort: it never changes the outcome.
+func (r *run) recordDigests(ctx context.Context, targets []*target, before bool) {
+	for _, t := range targets {
+		digests, err := r.originalDigests(ctx, t)
+		if err != nil {
+			r.log.WithField("service", t.name).Debugf("reading image digests failed: %v", err)
+			continue
+		}
+		r.mu.Lock()
+		if before {
+			t.report.Observations.DigestsBefore = digests
+		} else {
+			t.report.Observations.ChangedDigests = changedDigests(t.report.Observations.DigestsBefore, digests)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *run) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
+	arns, err := listTasks(ctx, r.clients.Restore, r.opts.Cluster, t.serviceID(), types.DesiredStatusRunning)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := describeTasks(ctx, r.clients.Restore, r.opts.Cluster, arns)
+	if err != nil {
+		return nil, err
+	}
+	digests := map[string][]string{}
+	for _, task := range tasks {
+		if aws.ToString(task.TaskDefinitionArn) != t.originalARN() {
+			continue
+		}
+		for _, c := range task.Containers {
+			name, d := aws.ToString(c.Name), aws.ToString(c.ImageDigest)
+			if d != "" && !slices.Contains(digests[name], d) {
+				digests[name] = append(digests[name], d)
+			}
+		}
+	}
+	for name := range digests {
+		slices.Sort(digests[name])
+	}
+	return digests, nil
+}
+
+func changedDigests(before, after map[string][]string) []DigestChange {
+	var changes []DigestChange
+	for name, a := range after {
+		b, ok := before[name]
+		if ok && !slices.Equal(a, b) {
+			changes = append(changes, DigestChange{Container: name, Before: b, After: a})
+		}
+	}
+	slices.SortFunc(changes, func(x, y DigestChange) int { return strings.Compare(x.Container, y.Container) })
+	return changes
+}
+
+// judgeEffect says, for a service that saw no chaos task fail, why the fault did not take effect: the verdict is
+// never Pass then (the spec's "deployment does not stall" case).
+func (r *run) judgeEffect(t *target) {
+	if t.report.Effective {
+		t.report.NotEffectiveReason = ""
+		return
+	}
+	o := t.report.Observations
+	switch {
+	case o.ChaosRunningMax > 0:
+		t.report.NotEffectiveReason = fmt.Sprintf("the chaos image %s pulled: chaos tasks reached RUNNING (choose an IMAGE that does not exist, e.g. one without a tag)", r.opts.Image.Reference)
+	case o.ChaosTasksAllowed == 0:
+		t.report.NotEffectiveReason = "ECS could start no chaos task under the chaos deployment configuration (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)"
+	case o.ChaosPendingMax > 0:
+		t.report.NotEffectiveReason = "the hold ended while chaos tasks were still PENDING, their image pull still being retried (lengthen TOTAL_CHAOS_DURATION or CHAOS_INTERVAL)"
+	case o.RolledBackByECS:
+		t.report.NotEffectiveReason = "ECS rolled the deployment back before any chaos task was seen failing"
+	default:
+		t.report.NotEffectiveReason = "ECS scheduled no chaos task during the hold"
+	}
+	r.log.WithField("service", t.name).Warnf("the fault did not take effect: %s", t.report.NotEffectiveReason)
+}

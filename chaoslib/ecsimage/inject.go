@@ -1,0 +1,133 @@
+package ecsimage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+)
+
+// registerAttempts bounds the fault's own retries of RegisterTaskDefinition (the SDK's are off for that call).
+const registerAttempts = 4
+
+// noSDKRetry turns the SDK's retries off for one call. RegisterTaskDefinition is not idempotent: a retry after a
+// lost reply registers a second revision, so the fault retries it itself, looking for its marker first.
+func noSDKRetry(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+
+// inject registers the chaos revision and points the service at it with the whole chaos deployment configuration.
+func (r *run) inject(ctx context.Context, t *target) error {
+	log := r.log.WithField("service", t.name)
+	marker := taskdef.Marker{
+		RunID:                     r.opts.RunID,
+		OriginalTaskDefinitionARN: t.originalARN(),
+		OriginalRevision:          t.original.Revision,
+		DeploymentConfiguration:   encodeDeploymentConfiguration(t.originalDC),
+		ChaosImage:                r.opts.Image.Reference,
+	}
+	input, tagWarnings, err := taskdef.Chaos(t.original, t.originalTags, r.opts.Image, r.opts.TargetContainers, marker)
+	if err != nil {
+		return fmt.Errorf("build the chaos revision of %s: %w", t.originalARN(), err)
+	}
+	for _, w := range tagWarnings {
+		log.Warn(t.report.warn("%s", w))
+	}
+	if err := ctx.Err(); err != nil {
+		return err // stopped: no step injects after an abort
+	}
+	t.report.Changed = true // from here on a chaos revision may exist
+	arn, err := r.register(ctx, t, input)
+	if err != nil {
+		return fmt.Errorf("register the chaos revision of %s: %w", aws.ToString(t.original.Family), err)
+	}
+	t.chaosARN = arn
+	t.report.ChaosTaskDefinitions = append(t.report.ChaosTaskDefinitions, arn)
+	log.WithField("revision", arn).Info("registered the chaos revision")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err = r.clients.Chaos.UpdateService(ctx, &ecs.UpdateServiceInput{
+		Cluster:                 aws.String(r.opts.Cluster),
+		Service:                 aws.String(t.serviceID()),
+		TaskDefinition:          aws.String(arn),
+		DeploymentConfiguration: cloneDeploymentConfiguration(t.chaosDC),
+	})
+	if err != nil {
+		return fmt.Errorf("point service %s at the chaos revision: %s", t.name, explainAPIError(err, "ecs:UpdateService"))
+	}
+	t.report.State = StateInjected
+	t.report.Observations.injectedAt = r.opts.Clock.Now()
+	log.WithFields(map[string]any{
+		"revision":       arn,
+		"maximumPercent": aws.ToInt32(t.chaosDC.MaximumPercent),
+	}).Info("service points at the chaos revision")
+	if r.opts.Hooks.Injected != nil {
+		r.opts.Hooks.Injected(t.name, arn)
+	}
+	return nil
+}
+
+// register registers the chaos revision exactly once. After an ambiguous failure it looks at the family's newest
+// ACTIVE revision for this run's marker before trying again; when ECS refuses the tags for lack of
+// ecs:TagResource it registers without them and warns.
+func (r *run) register(ctx context.Context, t *target, input *ecs.RegisterTaskDefinitionInput) (string, error) {
+	log := r.log.WithField("service", t.name)
+	var lastErr error
+	for attempt := 1; attempt <= registerAttempts; attempt++ {
+		out, err := r.clients.Chaos.RegisterTaskDefinition(ctx, input, noSDKRetry)
+		if err == nil && out.TaskDefinition != nil {
+			return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
+		}
+		if err == nil {
+			err = fmt.Errorf("RegisterTaskDefinition returned no task definition")
+		}
+		lastErr = err
+		if taskdef.IsTagPermissionError(err) && len(input.Tags) > 0 {
+			log.Warn(t.report.warn("ECS refused the task definition's tags (tagging on RegisterTaskDefinition needs ecs:TagResource, which the spec's policy lacks): registered the chaos revision without tags; the Docker-label marker still identifies it"))
+			input = taskdef.WithoutTags(input)
+			attempt-- // the refusal was definitive and changed nothing
+			continue
+		}
+		if isDefinitive(err) {
+			return "", fmt.Errorf("%s", explainAPIError(err, "ecs:RegisterTaskDefinition (and iam:PassRole for the task's roles)"))
+		}
+		// Ambiguous: the revision may exist although the reply was lost.
+		if arn, found := r.findOwnRevision(context.WithoutCancel(ctx), r.clients.Chaos, t); found {
+			log.WithField("revision", arn).Warnf("RegisterTaskDefinition failed (%v) but the revision was registered; using it", err)
+			return arn, nil
+		}
+		if ctx.Err() != nil {
+			return "", err
+		}
+		log.Warnf("RegisterTaskDefinition attempt %d of %d failed: %v", attempt, registerAttempts, err)
+		if !clock.Sleep(r.opts.Clock, time.Duration(attempt)*500*time.Millisecond, ctx.Done()) {
+			return "", ctx.Err()
+		}
+	}
+	return "", lastErr
+}
+
+// findOwnRevision looks at the family's newest ACTIVE revision for this run's marker, skipping revisions the run
+// already knows (an earlier cycle's). It reads with DescribeTaskDefinition, which the spec's policy grants.
+func (r *run) findOwnRevision(ctx context.Context, c ECS, t *target) (string, bool) {
+	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: t.original.Family})
+	if err != nil || out.TaskDefinition == nil {
+		return "", false
+	}
+	td := out.TaskDefinition
+	arn := aws.ToString(td.TaskDefinitionArn)
+	if arn == t.originalARN() || slices.Contains(t.report.ChaosTaskDefinitions, arn) || td.Status != types.TaskDefinitionStatusActive {
+		return "", false
+	}
+	m, ok, err := taskdef.ReadMarker(td)
+	if err != nil || !ok || m.RunID != r.opts.RunID {
+		return "", false
+	}
+	return arn, true
+}

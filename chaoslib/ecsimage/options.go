@@ -1,0 +1,128 @@
+package ecsimage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+)
+
+// Sequence says how several services are put under chaos.
+type Sequence string
+
+const (
+	// Parallel injects every service at once; they share one hold and one restore.
+	Parallel Sequence = "parallel"
+	// Serial puts one service after another under chaos, each for the whole TOTAL_CHAOS_DURATION.
+	Serial Sequence = "serial"
+)
+
+// Options configure one run of the fault. Durations are on Clock.
+type Options struct {
+	Cluster          string
+	Services         []string
+	Region           string
+	Image            taskdef.ChaosImage
+	TargetContainers []string
+	// AffectedPercent narrows the chaos deployment's maximumPercent to min(the service's own, 100+AffectedPercent).
+	AffectedPercent int
+	// Duration is TOTAL_CHAOS_DURATION: no injection starts once it has elapsed.
+	Duration time.Duration
+	// Interval is CHAOS_INTERVAL: each cycle holds min(Interval, time left).
+	Interval time.Duration
+	// RampTime is waited before the first injection and after the last restore.
+	RampTime           time.Duration
+	Sequence           Sequence
+	StatusCheckTimeout time.Duration
+	StatusCheckDelay   time.Duration
+	// AbortDeadline bounds the restore (and its wait) once the run was stopped; it stays below the pod's
+	// termination grace period so the result can still be written. It is measured on the wall clock, since the
+	// kubelet's grace period is.
+	AbortDeadline time.Duration
+	// RunID identifies this run in the marker and in the chaos image tag.
+	RunID  string
+	Clock  clock.Clock
+	Logger logrus.FieldLogger
+	Hooks  Hooks
+}
+
+// Hooks let the caller follow the run (probes, result, events). Every field may be nil. They are called from the
+// goroutine running the fault and must not block for long.
+type Hooks struct {
+	// PreflightPassed is called once every service has passed preflight, before anything changes.
+	PreflightPassed func(services []ServiceReport)
+	// ChaosStarted is called when the first cycle's injection is on every service of the group.
+	ChaosStarted func()
+	// ChaosEnded is called when the last hold ends, before the restore.
+	ChaosEnded func()
+	// Injected is called after a service was pointed at a chaos revision.
+	Injected func(service, chaosTaskDefinition string)
+	// Restored is called after a service's restore finished, successfully or not.
+	Restored func(service ServiceReport)
+	// Progress is called after every observation poll during the hold.
+	Progress func(service ServiceReport)
+}
+
+// withDefaults fills what a caller may leave out.
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		l := logrus.New()
+		l.SetLevel(logrus.PanicLevel)
+		o.Logger = l
+	}
+	if o.Sequence == "" {
+		o.Sequence = Parallel
+	}
+	if o.Interval <= 0 {
+		o.Interval = o.Duration
+	}
+	if o.AbortDeadline <= 0 {
+		o.AbortDeadline = 20 * time.Second
+	}
+	return o
+}
+
+// validate rejects options that would make the run hang or do nothing; tunables already checked user input,
+// so these are programming errors and say so.
+func (o Options) validate() error {
+	var problems []string
+	if o.Cluster == "" {
+		problems = append(problems, "cluster is empty")
+	}
+	if len(o.Services) == 0 {
+		problems = append(problems, "no service")
+	}
+	if o.Image.Reference == "" {
+		problems = append(problems, "chaos image is empty")
+	}
+	if o.AffectedPercent < 0 || o.AffectedPercent > 100 {
+		problems = append(problems, fmt.Sprintf("affected percent %d is outside 0..100", o.AffectedPercent))
+	}
+	if o.Duration <= 0 {
+		problems = append(problems, "duration must be positive")
+	}
+	if o.StatusCheckTimeout <= 0 || o.StatusCheckDelay <= 0 {
+		problems = append(problems, "status check timeout and delay must be positive")
+	}
+	if o.RampTime < 0 {
+		problems = append(problems, "ramp time is negative")
+	}
+	if o.Sequence != Parallel && o.Sequence != Serial {
+		problems = append(problems, fmt.Sprintf("sequence %q is neither parallel nor serial", o.Sequence))
+	}
+	if o.RunID == "" {
+		problems = append(problems, "run id is empty")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid fault options: " + strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package ecsimage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+)
+
+// describeBatch is the most services DescribeServices accepts in one call.
+const describeBatch = 10
+
+// target is the state of one service through the run. Everything restore needs is captured at preflight,
+// before anything changes.
+type target struct {
+	name   string // as the user gave it (name or ARN)
+	report *ServiceReport
+
+	service      types.Service // as described at preflight
+	original     *types.TaskDefinition
+	originalTags []types.Tag
+	originalDC   *types.DeploymentConfiguration
+	chaosDC      *types.DeploymentConfiguration
+
+	chaosARN string // the current cycle's chaos revision; empty before registration succeeded
+	watch    watchState
+}
+
+func (t *target) serviceID() string {
+	if t.service.ServiceArn != nil {
+		return *t.service.ServiceArn
+	}
+	return t.name
+}
+
+func (t *target) originalARN() string { return aws.ToString(t.original.TaskDefinitionArn) }
+
+// PreflightError is a refusal: the service is not in a state the fault may touch. Nothing was changed.
+type PreflightError struct {
+	Service string
+	Reasons []string
+}
+
+func (e *PreflightError) Error() string {
+	return fmt.Sprintf("preflight refused service %s: %s", e.Service, strings.Join(e.Reasons, "; "))
+}
+
+// describeServices describes services in batches of ten; missing services come back in missing.
+func describeServices(ctx context.Context, c ECS, cluster string, names []string) (found map[string]types.Service, missing map[string]string, err error) {
+	found = map[string]types.Service{}
+	missing = map[string]string{}
+	for start := 0; start < len(names); start += describeBatch {
+		end := min(start+describeBatch, len(names))
+		out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names[start:end]})
+		if err != nil {
+			return nil, nil, fmt.Errorf("describe services in cluster %s: %w", cluster, err)
+		}
+		for _, s := range out.Services {
+			for _, n := range names[start:end] {
+				if n == aws.ToString(s.ServiceName) || n == aws.ToString(s.ServiceArn) {
+					found[n] = s
+				}
+			}
+		}
+		for _, f := range out.Failures {
+			for _, n := range names[start:end] {
+				if _, ok := found[n]; !ok && (strings.HasSuffix(aws.ToString(f.Arn), "/"+n) || aws.ToString(f.Arn) == n) {
+					missing[n] = aws.ToString(f.Reason)
+				}
+			}
+		}
+	}
+	for _, n := range names {
+		if _, ok := found[n]; !ok {
+			if _, ok := missing[n]; !ok {
+				missing[n] = "MISSING"
+			}
+		}
+	}
+	return found, missing, nil
+}
+
+// preflight checks every target read-only and fills what restore will need. It returns false when any service is
+// refused: then nothing may change anywhere.
+func (r *run) preflight(ctx context.Context, targets []*target) bool {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.name
+	}
+	found, missing, err := describeServices(ctx, r.clients.Chaos, r.opts.Cluster, names)
+	if err != nil {
+		for _, t := range targets {
+			t.report.State = StateRefused
+			t.report.fail(&PreflightError{Service: t.name, Reasons: []string{explainAPIError(err, "ecs:DescribeServices")}})
+		}
+		return false
+	}
+	ok := true
+	for _, t := range targets {
+		if reason, gone := missing[t.name]; gone {
+			t.report.State = StateRefused
+			t.report.fail(&PreflightError{Service: t.name, Reasons: []string{fmt.Sprintf("service not found in cluster %s (%s)", r.opts.Cluster, reason)}})
+			ok = false
+			continue
+		}
+		if err := r.preflightOne(ctx, t, found[t.name]); err != nil {
+			t.report.State = StateRefused
+			t.report.fail(err)
+			ok = false
+			continue
+		}
+		t.report.State = StateReady
+	}
+	return ok
+}
+
+func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) error {
+	t.service = svc
+	t.report.ServiceARN = aws.ToString(svc.ServiceArn)
+	refuse := &PreflightError{Service: t.name}
+	if status := aws.ToString(svc.Status); status != "ACTIVE" {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("service status is %s, want ACTIVE", status))
+	}
+	if c := svc.DeploymentController; c != nil && c.Type != types.DeploymentControllerTypeEcs {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("deployment controller is %s; only the ECS controller lets the fault point the service at a revision", c.Type))
+	}
+	if svc.RunningCount < 1 {
+		refuse.Reasons = append(refuse.Reasons, "no RUNNING task: the spec requires at least one running task at the start")
+	}
+	switch {
+	case len(svc.Deployments) != 1:
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("%d deployments in progress, want exactly one COMPLETED deployment", len(svc.Deployments)))
+	case svc.Deployments[0].RolloutState != "" && svc.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted:
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("deployment %s is %s, want COMPLETED", aws.ToString(svc.Deployments[0].Id), svc.Deployments[0].RolloutState))
+	}
+	tdARN := aws.ToString(svc.TaskDefinition)
+	if tdARN == "" {
+		refuse.Reasons = append(refuse.Reasons, "service has no task definition")
+		return refuse
+	}
+	// Always by the service's revision ARN: the family's newest revision may be another one.
+	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(tdARN),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		refuse.Reasons = append(refuse.Reasons, explainAPIError(err, "ecs:DescribeTaskDefinition"))
+		return refuse
+	}
+	td := out.TaskDefinition
+	if td == nil {
+		refuse.Reasons = append(refuse.Reasons, "DescribeTaskDefinition returned no task definition")
+		return refuse
+	}
+	if td.Status != types.TaskDefinitionStatusActive {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s is %s: ECS cannot point a service back at an inactive revision, so restore would be impossible", tdARN, td.Status))
+	}
+	if m, isChaos, err := taskdef.ReadMarker(td); err != nil {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s carries a damaged chaos marker (%v): inspect it and run `recover`", tdARN, err))
+	} else if isChaos {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("already under chaos by run %s (chaos revision %s, original %s); if that run is gone, run `recover`", m.RunID, tdARN, m.OriginalTaskDefinitionARN))
+	}
+	if len(refuse.Reasons) > 0 {
+		return refuse
+	}
+
+	t.original = td
+	t.originalTags = out.Tags
+	t.originalDC = cloneDeploymentConfiguration(svc.DeploymentConfiguration)
+	t.chaosDC = chaosDeploymentConfiguration(&svc, r.opts.AffectedPercent)
+	t.report.OriginalTaskDefinition = tdARN
+	if svc.DeploymentConfiguration != nil && svc.DeploymentConfiguration.Strategy != "" {
+		t.report.DeploymentStrategy = string(svc.DeploymentConfiguration.Strategy)
+	} else {
+		t.report.DeploymentStrategy = string(types.DeploymentStrategyRolling)
+	}
+	if err := checkTargets(td, r.opts.TargetContainers); err != nil {
+		return &PreflightError{Service: t.name, Reasons: []string{err.Error()}}
+	}
+	r.preflightWarnings(t, svc)
+	return nil
+}
+
+func (r *run) preflightWarnings(t *target, svc types.Service) {
+	log := r.log.WithField("service", t.name)
+	daemon := svc.SchedulingStrategy == types.SchedulingStrategyDaemon
+	obs := &t.report.Observations
+	obs.ChaosTasksAllowed = chaosTasksAllowed(svc.DesiredCount, t.chaosDC, daemon)
+	obs.OriginalRunningAtStart = int(svc.RunningCount)
+	obs.OriginalRunningLowest = int(svc.RunningCount)
+	if dc := t.originalDC; dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent == 0 && !daemon {
+		log.Warn(t.report.warn("minimumHealthyPercent is 0: ECS may drain every healthy task of the original revision during the fault (raise it to 50 or more to keep serving)"))
+	}
+	if !isRolling(t.originalDC) {
+		log.Warn(t.report.warn("deployment strategy %s: maximumPercent is left as it is and ECS's own rollback is observed", t.originalDC.Strategy))
+	}
+	if daemon {
+		log.Info("DAEMON service: maximumPercent stays as ECS requires")
+	}
+	if obs.ChaosTasksAllowed == 0 {
+		log.Warn(t.report.warn("with desiredCount %d and the chaos deployment configuration (maximumPercent %d, minimumHealthyPercent %d), ECS may start no chaos task: the fault cannot take effect (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)",
+			svc.DesiredCount, aws.ToInt32(t.chaosDC.MaximumPercent), aws.ToInt32(t.chaosDC.MinimumHealthyPercent)))
+	} else {
+		log.Infof("ECS may start up to %d chaos task(s) at once", obs.ChaosTasksAllowed)
+	}
+	if r.opts.Image.Pinned {
+		log.Warn(t.report.warn("IMAGE %s has a tag or digest and is used as given: if it exists the tasks will pull it and the fault will not take effect", r.opts.Image.Reference))
+	}
+}

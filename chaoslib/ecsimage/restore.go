@@ -1,0 +1,286 @@
+package ecsimage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+)
+
+// RestoreError means the fault could not put a service back. Its message names the service and the revision to
+// roll back to, and ManualSteps holds the commands that do it.
+type RestoreError struct {
+	Service     string
+	Original    string
+	ManualSteps []string
+	Err         error
+}
+
+func (e *RestoreError) Error() string {
+	return fmt.Sprintf("RESTORE FAILED for service %s: roll it back to %s by hand (%v); run: %s",
+		e.Service, e.Original, e.Err, strings.Join(e.ManualSteps, " && "))
+}
+
+func (e *RestoreError) Unwrap() error { return e.Err }
+
+// restoreContext gives restore its own context: not cancelled by the stop that ended the hold, and bounded by the
+// abort deadline once the run has been stopped (measured from the stop, on the wall clock like the pod's grace
+// period).
+func (r *run) restoreContext(work context.Context) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(work)
+	if work.Err() != nil {
+		return context.WithTimeout(base, r.opts.AbortDeadline)
+	}
+	ctx, cancel := context.WithCancel(base)
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(work, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(r.opts.AbortDeadline, cancel)
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// restore puts one service back, compare-and-set: it acts only on what the fault itself set.
+//   - still on this run's chaos revision: back to the original revision and the original configuration;
+//   - already rolled back by ECS: the configuration is restored only if it still equals the chaos one;
+//   - someone deployed a third revision: their revision and configuration are left alone.
+//
+// Then every chaos revision of this run that the service no longer points at is deregistered.
+func (r *run) restore(ctx context.Context, t *target) {
+	log := r.log.WithField("service", t.name)
+	c := r.clients.Restore
+	if t.chaosARN == "" {
+		// The registration's reply may have been lost to the stop: look for the revision by its marker.
+		if arn, found := r.findOwnRevision(ctx, c, t); found {
+			t.chaosARN = arn
+			t.report.ChaosTaskDefinitions = append(t.report.ChaosTaskDefinitions, arn)
+		}
+	}
+	if t.watch.gone {
+		r.deregisterChaos(ctx, t)
+		return
+	}
+	found, missing, err := describeServices(ctx, c, r.opts.Cluster, []string{t.serviceID()})
+	if err != nil {
+		r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
+		return
+	}
+	if _, gone := missing[t.serviceID()]; gone {
+		r.serviceGone(t)
+		r.deregisterChaos(ctx, t)
+		return
+	}
+	svc := found[t.serviceID()]
+	current := aws.ToString(svc.TaskDefinition)
+	ours := current != "" && (current == t.chaosARN || slices.Contains(t.report.ChaosTaskDefinitions, current) || r.carriesOwnMarker(ctx, c, current, t))
+	switch {
+	case ours:
+		_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster:                 aws.String(r.opts.Cluster),
+			Service:                 aws.String(t.serviceID()),
+			TaskDefinition:          aws.String(t.originalARN()),
+			DeploymentConfiguration: cloneDeploymentConfiguration(t.originalDC),
+		})
+		if err != nil {
+			r.restoreFailed(t, fmt.Errorf("point the service back at %s: %s", t.originalARN(), explainAPIError(err, "ecs:UpdateService")))
+			return
+		}
+		t.report.Restore.Action = RestoreReverted
+		t.report.Restore.DeploymentConfigurationRestored = true
+		log.WithField("revision", t.originalARN()).Info("service points at its original revision again")
+	case current == t.originalARN():
+		if t.report.Observations.RolledBackByECS || hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) {
+			t.report.Restore.Action = RestoreRolledBackByECS
+		} else {
+			t.report.Restore.Action = RestoreNotNeeded
+		}
+		r.restoreConfiguration(ctx, t, svc)
+	default:
+		t.report.Restore.Action = RestoreLeftToThirdParty
+		log.Warn(t.report.warn("service now runs %s, deployed by someone else during the fault: left alone (revision and deployment configuration)", current))
+	}
+	t.report.State = StateRestored
+	r.deregisterChaos(ctx, t)
+}
+
+// restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
+// configuration goes back only while the service still has exactly the one the fault set.
+func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
+	log := r.log.WithField("service", t.name)
+	switch {
+	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.originalDC):
+		t.report.Restore.DeploymentConfigurationRestored = true
+	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.chaosDC):
+		_, err := r.clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster:                 aws.String(r.opts.Cluster),
+			Service:                 aws.String(t.serviceID()),
+			DeploymentConfiguration: cloneDeploymentConfiguration(t.originalDC),
+		})
+		if err != nil {
+			r.restoreFailed(t, fmt.Errorf("restore the deployment configuration: %s", explainAPIError(err, "ecs:UpdateService")))
+			return
+		}
+		t.report.Restore.DeploymentConfigurationRestored = true
+		log.Info("restored the original deployment configuration")
+	default:
+		log.Warn(t.report.warn("the deployment configuration was changed by someone else during the fault: left alone"))
+	}
+}
+
+func hasDeploymentOf(svc types.Service, revisions []string) bool {
+	for _, d := range svc.Deployments {
+		if slices.Contains(revisions, aws.ToString(d.TaskDefinition)) {
+			return true
+		}
+	}
+	return false
+}
+
+// carriesOwnMarker reports whether a revision the run does not know by ARN carries this run's marker.
+func (r *run) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
+	if arn == t.originalARN() {
+		return false
+	}
+	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+	if err != nil || out.TaskDefinition == nil {
+		return false
+	}
+	m, ok, err := taskdef.ReadMarker(out.TaskDefinition)
+	return err == nil && ok && m.RunID == r.opts.RunID
+}
+
+// deregisterChaos deregisters this run's chaos revisions; never the original.
+func (r *run) deregisterChaos(ctx context.Context, t *target) {
+	for _, arn := range t.report.ChaosTaskDefinitions {
+		if arn == t.originalARN() || slices.Contains(t.report.Restore.Deregistered, arn) {
+			continue
+		}
+		_, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			t.report.Restore.DeregisterFailed = append(t.report.Restore.DeregisterFailed, arn)
+			r.log.WithField("service", t.name).Warn(t.report.warn("could not deregister chaos revision %s (%s); it is harmless once no service uses it: aws ecs deregister-task-definition --task-definition %s --region %s",
+				arn, explainAPIError(err, "ecs:DeregisterTaskDefinition"), arn, r.opts.Region))
+			continue
+		}
+		t.report.Restore.Deregistered = append(t.report.Restore.Deregistered, arn)
+		r.log.WithField("service", t.name).WithField("revision", arn).Info("deregistered the chaos revision")
+	}
+}
+
+func (r *run) restoreFailed(t *target, err error) {
+	dc := encodeDeploymentConfiguration(t.originalDC)
+	steps := []string{fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --deployment-configuration '%s' --region %s",
+		r.opts.Cluster, t.name, t.originalARN(), awsCLIDeploymentConfiguration(t.originalDC, dc), r.opts.Region)}
+	for _, arn := range t.report.ChaosTaskDefinitions {
+		steps = append(steps, fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", arn, r.opts.Region))
+	}
+	rerr := &RestoreError{Service: t.name, Original: t.originalARN(), ManualSteps: steps, Err: err}
+	t.report.State = StateRestoreFailed
+	t.report.Restore.ManualSteps = steps
+	t.report.fail(rerr)
+	r.log.WithField("service", t.name).Error(rerr.Error())
+}
+
+// waitRestored waits until every restored service's restore deployment completed with no chaos task left: one
+// deployment, on the original revision, running = desired. For a service left to a third party it waits only
+// until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
+func (r *run) waitRestored(ctx context.Context, targets []*target) {
+	pending := map[*target]bool{}
+	for _, t := range targets {
+		if t.report.State == StateRestored && !t.watch.gone {
+			pending[t] = true
+		}
+	}
+	start := r.opts.Clock.Now()
+	deadline := r.opts.Clock.NewTimer(r.opts.StatusCheckTimeout)
+	defer deadline.Stop()
+	for len(pending) > 0 {
+		var names []string
+		for t := range pending {
+			names = append(names, t.serviceID())
+		}
+		found, missing, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, names)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warnf("checking the restore deployments failed (still waiting): %v", err)
+		}
+		for t := range pending {
+			if err != nil {
+				break
+			}
+			if _, gone := missing[t.serviceID()]; gone {
+				r.serviceGone(t)
+				delete(pending, t)
+				continue
+			}
+			if restoreDone(t, found[t.serviceID()]) {
+				t.report.Restore.Completed = true
+				t.report.Restore.WaitSeconds = r.opts.Clock.Now().Sub(start).Seconds()
+				r.log.WithField("service", t.name).Infof("restore deployment completed after %.0fs", t.report.Restore.WaitSeconds)
+				delete(pending, t)
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			r.waitFailed(pending, fmt.Sprintf("the abort deadline (%s) ended the wait", r.opts.AbortDeadline))
+			return
+		case <-deadline.C():
+			poll.Stop()
+			r.waitFailed(pending, fmt.Sprintf("STATUS_CHECK_TIMEOUT (%s) passed", r.opts.StatusCheckTimeout))
+			return
+		case <-poll.C():
+		}
+	}
+	r.recordDigests(ctx, targets, false)
+}
+
+func (r *run) waitFailed(pending map[*target]bool, why string) {
+	for t := range pending {
+		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it", t.name, why, t.originalARN()))
+		r.log.WithField("service", t.name).Error(t.report.Error)
+	}
+}
+
+func restoreDone(t *target, svc types.Service) bool {
+	if t.report.Restore.Action == RestoreLeftToThirdParty {
+		return !hasDeploymentOf(svc, t.report.ChaosTaskDefinitions)
+	}
+	if aws.ToString(svc.TaskDefinition) != t.originalARN() || len(svc.Deployments) != 1 {
+		return false
+	}
+	d := svc.Deployments[0]
+	if aws.ToString(d.TaskDefinition) != t.originalARN() || d.RunningCount != svc.DesiredCount || d.PendingCount != 0 {
+		return false
+	}
+	return d.RolloutState == "" || d.RolloutState == types.DeploymentRolloutStateCompleted
+}
+
+// awsCLIDeploymentConfiguration renders the original configuration for the aws CLI's JSON argument.
+func awsCLIDeploymentConfiguration(dc *types.DeploymentConfiguration, fallback string) string {
+	if dc == nil {
+		return fallback
+	}
+	return cliJSON(dc)
+}

@@ -1,0 +1,261 @@
+package ecsimage
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+)
+
+// injectParallelism bounds how many services are injected or restored at once.
+const injectParallelism = 10
+
+// run is the state of one Run call; nothing of it outlives the call.
+type run struct {
+	clients Clients
+	opts    Options
+	log     logrus.FieldLogger
+
+	mu           sync.Mutex // guards reports read by hooks while background reads write digests
+	bg           sync.WaitGroup
+	chaosStarted bool
+	chaosEnded   bool
+}
+
+// Run runs the fault against every service of opts and always tries to restore what it changed. Cancelling ctx
+// (with a *StopCause as cause, via context.WithCancelCause) stops it: no step injects after that, and the
+// restore runs on its own context bounded by opts.AbortDeadline.
+func Run(ctx context.Context, clients Clients, opts Options) *Report {
+	opts = opts.withDefaults()
+	report := &Report{RunID: opts.RunID, StartedAt: opts.Clock.Now()}
+	if err := opts.validate(); err != nil {
+		report.Err = err
+		report.EndedAt = opts.Clock.Now()
+		return report
+	}
+	r := &run{clients: clients, opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	report.Services = make([]ServiceReport, len(opts.Services))
+	targets := make([]*target, len(opts.Services))
+	for i, name := range opts.Services {
+		report.Services[i] = ServiceReport{Service: name, Cluster: opts.Cluster, State: StateReady}
+		targets[i] = &target{name: name, report: &report.Services[i]}
+	}
+	defer func() {
+		r.bg.Wait()
+		report.Stop = stopCause(ctx)
+		report.EndedAt = opts.Clock.Now()
+	}()
+
+	r.log.Infof("preflight of %d service(s) in cluster %s", len(targets), opts.Cluster)
+	if !r.preflight(ctx, targets) {
+		for _, t := range targets {
+			if t.report.Err() != nil {
+				r.log.WithField("service", t.name).Error(t.report.Error)
+			}
+		}
+		r.log.Error("preflight refused: nothing was changed")
+		return report
+	}
+	if opts.Hooks.PreflightPassed != nil {
+		opts.Hooks.PreflightPassed(r.snapshots(targets))
+	}
+	if ctx.Err() != nil {
+		return report
+	}
+	if opts.RampTime > 0 {
+		r.log.Infof("ramp time: waiting %s before the fault", opts.RampTime)
+		if !clock.Sleep(opts.Clock, opts.RampTime, ctx.Done()) {
+			return report
+		}
+	}
+	groups := [][]*target{targets}
+	if opts.Sequence == Serial {
+		groups = groups[:0]
+		for _, t := range targets {
+			groups = append(groups, []*target{t})
+		}
+	}
+	for i, g := range groups {
+		if ctx.Err() != nil {
+			break
+		}
+		r.runGroup(ctx, g, i == len(groups)-1)
+	}
+	r.endChaos()
+	if opts.RampTime > 0 && ctx.Err() == nil {
+		r.log.Infof("ramp time: waiting %s after the fault", opts.RampTime)
+		clock.Sleep(opts.Clock, opts.RampTime, ctx.Done())
+	}
+	return report
+}
+
+// runGroup runs the cycles of one group of services (all of them in parallel mode, one in serial mode). Each cycle
+// holds min(CHAOS_INTERVAL, time left), restores, and waits for the restore deployment; the next cycle starts only
+// after that and only while time is left.
+func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
+	end := r.opts.Clock.Now().Add(r.opts.Duration)
+	active := group
+	for cycle := 1; len(active) > 0; cycle++ {
+		left := end.Sub(r.opts.Clock.Now())
+		if ctx.Err() != nil || left <= 0 {
+			return
+		}
+		if cycle > 1 {
+			active = r.recheck(ctx, active)
+			if len(active) == 0 {
+				return
+			}
+		}
+		holdFor := min(r.opts.Interval, left)
+		r.log.Infof("cycle %d: injecting %d service(s) for %s", cycle, len(active), holdFor)
+		injected := r.forEach(active, func(t *target) bool {
+			t.report.Cycles = cycle
+			t.chaosARN = ""
+			if err := r.inject(ctx, t); err != nil {
+				if ctx.Err() == nil {
+					t.report.fail(err)
+					r.log.WithField("service", t.name).Error(err)
+				}
+				return false
+			}
+			return true
+		})
+		if len(injected) > 0 && ctx.Err() == nil {
+			r.startChaos()
+			r.hold(ctx, injected, holdFor)
+			if ctx.Err() == nil {
+				for _, t := range injected {
+					r.judgeEffect(t)
+				}
+			}
+		}
+		if ctx.Err() != nil || (lastGroup && !end.After(r.opts.Clock.Now())) {
+			r.endChaos()
+		}
+		// Restore every service that may have been changed, injected or not: restore checks before it acts.
+		rctx, cancel := r.restoreContext(ctx)
+		changed := make([]*target, 0, len(active))
+		for _, t := range active {
+			if t.report.Changed {
+				changed = append(changed, t)
+			}
+		}
+		r.forEach(changed, func(t *target) bool { r.restore(rctx, t); return true })
+		r.waitRestored(rctx, changed)
+		cancel()
+		active = active[:0:0]
+		for _, t := range injected {
+			if t.report.State == StateRestored && t.report.Restore.Completed && t.report.Err() == nil &&
+				t.report.Restore.Action != RestoreLeftToThirdParty {
+				active = append(active, t)
+			}
+		}
+	}
+}
+
+// recheck re-reads the services before another cycle: each must still run its original revision with one
+// completed deployment; a service that does not is left out of further cycles, with a note.
+func (r *run) recheck(ctx context.Context, group []*target) []*target {
+	var ok []*target
+	for _, t := range group {
+		original := t.originalARN()
+		probe := &target{name: t.name, report: &ServiceReport{Service: t.name}}
+		if !r.preflight(ctx, []*target{probe}) {
+			if ctx.Err() == nil {
+				r.log.WithField("service", t.name).Warn(t.report.warn("no further cycle: %s", probe.report.Error))
+			}
+			continue
+		}
+		if probe.originalARN() != original {
+			r.log.WithField("service", t.name).Warn(t.report.warn("no further cycle: the service now runs %s instead of %s", probe.originalARN(), original))
+			continue
+		}
+		t.service, t.originalDC, t.chaosDC = probe.service, probe.originalDC, probe.chaosDC
+		ok = append(ok, t)
+	}
+	return ok
+}
+
+// forEach runs fn for each target, at most injectParallelism at once, and returns those for which it returned true.
+func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
+	results := make([]bool, len(targets))
+	sem := make(chan struct{}, injectParallelism)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = fn(t)
+		}()
+	}
+	wg.Wait()
+	var out []*target
+	for i, t := range targets {
+		if results[i] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (r *run) startChaos() {
+	if r.chaosStarted {
+		return
+	}
+	r.chaosStarted = true
+	if r.opts.Hooks.ChaosStarted != nil {
+		r.opts.Hooks.ChaosStarted()
+	}
+}
+
+func (r *run) endChaos() {
+	if !r.chaosStarted || r.chaosEnded {
+		return
+	}
+	r.chaosEnded = true
+	if r.opts.Hooks.ChaosEnded != nil {
+		r.opts.Hooks.ChaosEnded()
+	}
+}
+
+func (r *run) background(fn func()) {
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		fn()
+	}()
+}
+
+func (r *run) snapshot(t *target) ServiceReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := *t.report
+	s.Observations.DigestsBefore = nil // shared map: hooks get the rest
+	return s
+}
+
+func (r *run) snapshots(targets []*target) []ServiceReport {
+	out := make([]ServiceReport, len(targets))
+	for i, t := range targets {
+		out[i] = r.snapshot(t)
+	}
+	return out
+}
+
+// stopCause returns why ctx was cancelled, or nil when it was not.
+func stopCause(ctx context.Context) *StopCause {
+	if ctx.Err() == nil {
+		return nil
+	}
+	var sc *StopCause
+	if errors.As(context.Cause(ctx), &sc) {
+		return sc
+	}
+	return &StopCause{Reason: context.Cause(ctx).Error()}
+}
+
