@@ -250,9 +250,11 @@ func (r *run) progress(t *target, svc types.Service, elapsed, total time.Duratio
 		t.watch.lastProgress = line
 		r.log.WithField("service", t.name).Infof("%s/%s %s", elapsed.Truncate(time.Second), total, line)
 	}
-	if r.opts.Hooks.Progress != nil {
-		r.opts.Hooks.Progress(r.snapshot(t))
-	}
+	r.callHook(func() {
+		if r.opts.Hooks.Progress != nil {
+			r.opts.Hooks.Progress(r.snapshot(t))
+		}
+	})
 }
 
 // listTasks lists every task ARN of a service with the given desired status.

@@ -67,9 +67,11 @@ func (r *run) inject(ctx context.Context, t *target) error {
 		"revision":       arn,
 		"maximumPercent": aws.ToInt32(t.chaosDC.MaximumPercent),
 	}).Info("service points at the chaos revision")
-	if r.opts.Hooks.Injected != nil {
-		r.opts.Hooks.Injected(t.name, arn)
-	}
+	r.callHook(func() {
+		if r.opts.Hooks.Injected != nil {
+			r.opts.Hooks.Injected(t.name, arn)
+		}
+	})
 	return nil
 }
 

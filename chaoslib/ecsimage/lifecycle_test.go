@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 )
 
@@ -47,7 +46,7 @@ func TestCircuitBreakerRollbackIsObservedAndRestoreIsNoOp(t *testing.T) {
 	before := e.describe(t, "api")
 	opts := e.options("api")
 	opts.Duration, opts.Interval = 240e9, 240e9 // long enough for 3 failures (the threshold for 2 tasks) and the rollback
-	opts.AffectedPercent = 50                    // maximumPercent 150: the configuration differs and must come back
+	opts.AffectedPercent = 50                   // maximumPercent 150: the configuration differs and must come back
 
 	report := e.run(t, opts)
 

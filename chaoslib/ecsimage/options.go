@@ -51,8 +51,8 @@ type Options struct {
 	Hooks  Hooks
 }
 
-// Hooks let the caller follow the run (probes, result, events). Every field may be nil. They are called from the
-// goroutine running the fault and must not block for long.
+// Hooks let the caller follow the run (probes, result, events). Every field may be nil. They are called one at a
+// time (never concurrently with each other) and must not block for long.
 type Hooks struct {
 	// PreflightPassed is called once every service has passed preflight, before anything changes.
 	PreflightPassed func(services []ServiceReport)

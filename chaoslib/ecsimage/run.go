@@ -20,6 +20,7 @@ type run struct {
 	log     logrus.FieldLogger
 
 	mu           sync.Mutex // guards reports read by hooks while background reads write digests
+	hookMu       sync.Mutex // hooks are called one at a time, although services are injected in parallel
 	bg           sync.WaitGroup
 	chaosStarted bool
 	chaosEnded   bool
@@ -145,6 +146,13 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 		}
 		r.forEach(changed, func(t *target) bool { r.restore(rctx, t); return true })
 		r.waitRestored(rctx, changed)
+		for _, t := range changed {
+			r.callHook(func() {
+				if r.opts.Hooks.Restored != nil {
+					r.opts.Hooks.Restored(r.snapshot(t))
+				}
+			})
+		}
 		cancel()
 		active = active[:0:0]
 		for _, t := range injected {
@@ -223,6 +231,13 @@ func (r *run) endChaos() {
 	}
 }
 
+// callHook runs a hook call under the hook lock: hooks never run concurrently with each other.
+func (r *run) callHook(call func()) {
+	r.hookMu.Lock()
+	defer r.hookMu.Unlock()
+	call()
+}
+
 func (r *run) background(fn func()) {
 	r.bg.Add(1)
 	go func() {
@@ -258,4 +273,3 @@ func stopCause(ctx context.Context) *StopCause {
 	}
 	return &StopCause{Reason: context.Cause(ctx).Error()}
 }
-

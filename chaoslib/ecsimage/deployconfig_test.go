@@ -1,0 +1,111 @@
+package ecsimage
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+func TestChaosDeploymentConfigurationNarrowsOnly(t *testing.T) {
+	cases := []struct {
+		name     string
+		svc      types.Service
+		percent  int
+		wantMax  int32
+		wantSame bool // the configuration is returned unchanged
+	}{
+		{"default 200 at 100%", types.Service{DeploymentConfiguration: rollingDC(100, 200, false)}, 100, 200, true},
+		{"200 at 50%", types.Service{DeploymentConfiguration: rollingDC(100, 200, false)}, 50, 150, false},
+		{"120 at 50% keeps 120", types.Service{DeploymentConfiguration: rollingDC(100, 120, false)}, 50, 120, true},
+		{"100 at 0%", types.Service{DeploymentConfiguration: rollingDC(50, 100, false)}, 0, 100, true},
+		{"absent maximum counts as 200", types.Service{DeploymentConfiguration: &types.DeploymentConfiguration{}}, 30, 130, false},
+		{"daemon untouched", types.Service{SchedulingStrategy: types.SchedulingStrategyDaemon, DeploymentConfiguration: rollingDC(0, 100, false)}, 0, 100, true},
+		{"blue/green untouched", types.Service{DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, MaximumPercent: aws.Int32(200)}}, 10, 200, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := cliJSON(tc.svc.DeploymentConfiguration)
+			got := chaosDeploymentConfiguration(&tc.svc, tc.percent)
+			if aws.ToInt32(got.MaximumPercent) != tc.wantMax {
+				t.Errorf("maximumPercent = %d, want %d", aws.ToInt32(got.MaximumPercent), tc.wantMax)
+			}
+			if same := sameDeploymentConfiguration(got, tc.svc.DeploymentConfiguration); same != tc.wantSame && tc.name != "absent maximum counts as 200" {
+				t.Errorf("same as original = %v, want %v", same, tc.wantSame)
+			}
+			if after := cliJSON(tc.svc.DeploymentConfiguration); after != before {
+				t.Errorf("the service's own configuration was modified: %s -> %s", before, after)
+			}
+		})
+	}
+}
+
+func TestChaosTasksAllowed(t *testing.T) {
+	cases := []struct {
+		desired  int32
+		min, max int32
+		daemon   bool
+		want     int
+	}{
+		{3, 100, 200, false, 3},
+		{3, 100, 150, false, 1},
+		{1, 100, 150, false, 0},
+		{4, 50, 100, false, 2},
+		{2, 0, 100, false, 2},
+		{3, 100, 100, false, 0},
+		{5, 100, 110, false, 0},
+		{0, 100, 200, false, 0},
+		{3, 0, 100, true, 3},
+	}
+	for _, tc := range cases {
+		if got := chaosTasksAllowed(tc.desired, rollingDC(tc.min, tc.max, false), tc.daemon); got != tc.want {
+			t.Errorf("desired %d min %d max %d daemon %v: %d chaos tasks, want %d", tc.desired, tc.min, tc.max, tc.daemon, got, tc.want)
+		}
+	}
+}
+
+func TestSameDeploymentConfigurationIgnoresAbsentDisabledBlocks(t *testing.T) {
+	a := &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)}
+	b := rollingDC(100, 200, false)
+	if !sameDeploymentConfiguration(a, b) {
+		t.Error("an absent circuit breaker must equal a disabled one")
+	}
+	if sameDeploymentConfiguration(a, rollingDC(100, 150, false)) {
+		t.Error("different maximumPercent compared equal")
+	}
+	if !differsOnlyInMaximumPercent(b, rollingDC(100, 150, false)) {
+		t.Error("a lowered maximumPercent is the fault's shape")
+	}
+	if differsOnlyInMaximumPercent(b, rollingDC(50, 150, false)) || differsOnlyInMaximumPercent(b, b) || differsOnlyInMaximumPercent(rollingDC(100, 150, false), b) {
+		t.Error("other changes, no change or a raised maximum are not the fault's shape")
+	}
+}
+
+func TestOutcomePrecedence(t *testing.T) {
+	mk := func(states ...ServiceReport) *Report { return &Report{Services: states} }
+	restored := ServiceReport{Changed: true, Effective: true, State: StateRestored, Restore: RestoreReport{Completed: true}}
+	notEffective := restored
+	notEffective.Effective = false
+	failed := ServiceReport{Changed: true, State: StateRestoreFailed}
+	refused := ServiceReport{State: StateRefused}
+	refused.fail(&PreflightError{Service: "x", Reasons: []string{"no"}})
+	cases := []struct {
+		name   string
+		report *Report
+		stop   *StopCause
+		want   Outcome
+	}{
+		{"pass", mk(restored), nil, OutcomePass},
+		{"not effective is an error", mk(restored, notEffective), nil, OutcomeError},
+		{"restore failure wins over stop", mk(restored, failed), &StopCause{Reason: "sig"}, OutcomeRestoreFailed},
+		{"stopped", mk(restored), &StopCause{Reason: "sig"}, OutcomeStopped},
+		{"probe stop is a failure", mk(restored), &StopCause{Reason: "probe", HypothesisFailed: true}, OutcomeFail},
+		{"refusal only when nothing changed", mk(refused), nil, OutcomeRefused},
+	}
+	for _, tc := range cases {
+		tc.report.Stop = tc.stop
+		if got := tc.report.Outcome(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
