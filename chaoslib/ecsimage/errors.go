@@ -59,19 +59,6 @@ func isDefinitive(err error) bool {
 	return apiErr.ErrorFault() == smithy.FaultClient || apiErr.ErrorFault() == smithy.FaultUnknown && !strings.Contains(apiErr.ErrorCode(), "Server")
 }
 
-// isNotFound reports whether the service or cluster no longer exists.
-func isNotFound(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	switch apiErr.ErrorCode() {
-	case "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException":
-		return true
-	}
-	return false
-}
-
 // checkTargets makes sure every TARGET_CONTAINERS name is a container of the task definition, so that a typo is
 // a preflight refusal instead of a half-applied fault.
 func checkTargets(td *types.TaskDefinition, targets []string) error {

@@ -350,3 +350,28 @@ func hasWarning(s ServiceReport, part string) bool {
 	}
 	return false
 }
+
+func TestStopDuringRestoreWaitStillCompletes(t *testing.T) {
+	e := newSimEnv(t)
+	e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 2, DeploymentConfiguration: rollingDC(100, 200, false)})
+	before := e.describe(t, "web")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	// The restore deregisters the chaos revision just before it starts waiting: stop right there.
+	e.sim.OnRequest(func(r ecssim.Request) {
+		if r.Operation == "DeregisterTaskDefinition" {
+			cancel(&StopCause{Reason: "received SIGTERM"})
+		}
+	})
+
+	report := Run(ctx, e.clients, e.options("web"))
+
+	s := report.Services[0]
+	if report.Outcome() != OutcomeStopped {
+		t.Fatalf("outcome %v, want stopped: %+v", report.Outcome(), s)
+	}
+	if !s.Restore.Completed {
+		t.Errorf("the restore wait was cut short by the stop although the abort deadline leaves it time: %+v", s.Restore)
+	}
+	e.assertRestored(t, s, before)
+}

@@ -1,0 +1,42 @@
+# Everything a newcomer needs, one target each; `make help` lists them.
+SHELL := /bin/bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GO ?= go
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The race detector is on in every test run; long packages get an explicit timeout.
+TEST_FLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build the static binary into bin/experiment
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/experiment ./experiment
+
+demo: ## run the fault against the built-in ECS simulator and print the ChaosResult
+	$(GO) run ./experiment demo
+
+prepare: ## install and build what the integration tests need (Prometheus, moto check, kube-apiserver/etcd build)
+	bash test/prepare.sh
+
+test: prepare ## the whole test suite: unit and integration, race detector on
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-unit: ## unit tests only (no external servers)
+	$(GO) test $(TEST_FLAGS) ./pkg/... ./chaoslib/... ./experiment/...
+
+test-integration: prepare ## integration tests under test/ only
+	$(GO) test $(TEST_FLAGS) ./test/...
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+fuzz: ## a short run of every fuzz target (FUZZTIME=10s each)
+	bash test/fuzz.sh $${FUZZTIME:-10s}
+
+clean: ## remove build output
+	rm -rf bin dist
