@@ -1,0 +1,93 @@
+package ecssim
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+type cluster struct {
+	name, arn    string
+	createdAt    time.Time
+	services     map[string]*service
+	serviceOrder []string // creation order, for stable listings
+	tasks        map[string]*task
+	taskOrder    []*task // creation order; purged tasks are removed
+}
+
+type service struct {
+	cluster    *cluster
+	name, arn  string
+	status     string // ACTIVE, DRAINING, INACTIVE
+	desired    int32
+	taskDef    string // revision ARN of the PRIMARY deployment
+	cfg        types.DeploymentConfiguration
+	controller types.DeploymentControllerType
+	spec       types.Service // members echoed as the caller gave them (network, capacity, placement...)
+	createdAt  time.Time
+
+	deployments   []*deployment // PRIMARY first
+	lastCompleted *deployment   // the newest deployment that reached COMPLETED, the circuit breaker's target
+	events        []types.ServiceEvent
+	steady        bool
+	wakeAt        time.Time // a reconcile already scheduled for a launch back-off
+}
+
+type deployment struct {
+	id, taskDef string
+	status      string // PRIMARY, ACTIVE, INACTIVE
+	desired     int32
+	failed      int32
+	// breakerFailures is the circuit breaker's count: failed tasks since the last healthy one.
+	breakerFailures int32
+	rollout         types.DeploymentRolloutState
+	reason          string
+	createdAt       time.Time
+	updatedAt       time.Time
+	launchType      types.LaunchType
+
+	consecutiveFailures int
+	nextLaunch          time.Time // no launch before this while backing off
+}
+
+type task struct {
+	id, arn       string
+	cluster       *cluster
+	svc           *service
+	dep           *deployment
+	td            *types.TaskDefinition
+	group         string
+	startedBy     string
+	launchType    types.LaunchType
+	lastStatus    string // PROVISIONING, PENDING, RUNNING, STOPPING, STOPPED
+	desiredStatus string // RUNNING, STOPPED
+	stopCode      types.TaskStopCode
+	stoppedReason string
+	containers    []types.Container
+	version       int64
+	gen           int // bumped on every transition so that stale scheduled events do nothing
+
+	createdAt, pullStartedAt, pullStoppedAt, startedAt *time.Time
+	stoppingAt, stoppedAt, executionStoppedAt          *time.Time
+}
+
+const (
+	statusProvisioning = "PROVISIONING"
+	statusPending      = "PENDING"
+	statusRunning      = "RUNNING"
+	statusStopping     = "STOPPING"
+	statusStopped      = "STOPPED"
+)
+
+// live is a task that has not reached STOPPED yet.
+func (t *task) live() bool { return t.lastStatus != statusStopped }
+
+// active is a task the scheduler wants running.
+func (t *task) active() bool { return t.desiredStatus == statusRunning && t.live() }
+
+// healthy is what minimumHealthyPercent protects: running and not being stopped.
+func (t *task) healthy() bool {
+	return t.desiredStatus == statusRunning && t.lastStatus == statusRunning
+}
+
+func timePtr(t time.Time) *time.Time { return &t }

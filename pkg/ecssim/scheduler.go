@@ -1,0 +1,460 @@
+package ecssim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+const (
+	maxServiceEvents = 100
+	// failuresBeforeBackoff is how many launches in a row may fail before ECS starts throttling launches.
+	failuresBeforeBackoff = 3
+	maxBackoffDoublings   = 4
+)
+
+// bounds returns the deployment bounds in tasks: maximumPercent rounded down and minimumHealthyPercent
+// rounded up, as ECS documents.
+func (svc *service) bounds() (maxTotal, minHealthy int) {
+	maxPct, minPct := int(aws.ToInt32(svc.cfg.MaximumPercent)), int(aws.ToInt32(svc.cfg.MinimumHealthyPercent))
+	d := int(svc.desired)
+	return maxPct * d / 100, (minPct*d + 99) / 100
+}
+
+// circuitBreakerThreshold is ECS's default failed-task threshold: half the desired count rounded up,
+// within [3, 200].
+func circuitBreakerThreshold(desired int32) int32 {
+	return thresholdFor(nil, desired)
+}
+
+// thresholdFor applies a circuit breaker's thresholdConfiguration (default BOUNDED_PERCENT of 50).
+func thresholdFor(cfg *types.ThresholdConfiguration, desired int32) int32 {
+	kind, value := types.ThresholdTypeBoundedPercent, int32(50)
+	if cfg != nil {
+		kind, value = cfg.Type, cfg.Value
+	}
+	scaled := int32(math.Ceil(float64(value) * float64(desired) / 100))
+	switch kind {
+	case types.ThresholdTypeCount:
+		return max(value, 1)
+	case types.ThresholdTypeUnboundedPercent:
+		return max(scaled, 1)
+	default:
+		return min(max(scaled, 3), 200)
+	}
+}
+
+func (s *Simulator) addEvent(svc *service, format string, args ...any) {
+	msg := fmt.Sprintf("(service %s) ", svc.name) + fmt.Sprintf(format, args...)
+	ev := types.ServiceEvent{CreatedAt: timePtr(s.now), Id: aws.String(s.newEventID()), Message: aws.String(msg)}
+	svc.events = append([]types.ServiceEvent{ev}, svc.events...)
+	if len(svc.events) > maxServiceEvents {
+		svc.events = svc.events[:maxServiceEvents]
+	}
+	s.logf("ecssim: %s", msg)
+}
+
+func (svc *service) tasks() []*task {
+	var out []*task
+	for _, t := range svc.cluster.taskOrder {
+		if t.svc == svc {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func taskList(ts []*task) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = "(task " + t.id + ")"
+	}
+	return strings.Join(parts, " ")
+}
+
+// reconcile is the service scheduler: one pass that stops and starts tasks within the deployment bounds
+// and settles deployment states. It runs after every change that could matter and is idempotent.
+func (s *Simulator) reconcile(svc *service) {
+	if svc.status == "INACTIVE" || len(svc.deployments) == 0 {
+		return
+	}
+	all := svc.tasks()
+	if svc.status == "DRAINING" {
+		s.drain(svc, all)
+		return
+	}
+	primary := svc.deployments[0]
+	primary.desired = svc.desired
+	d := int(svc.desired)
+	maxTotal, minHealthy := svc.bounds()
+
+	var stopped []*task
+	stop := func(t *task) {
+		s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated,
+			fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
+		stopped = append(stopped, t)
+	}
+
+	// Scale the primary down to the desired count, dropping tasks that are not running yet first.
+	var primaryActive []*task
+	for _, t := range all {
+		if t.dep == primary && t.active() {
+			primaryActive = append(primaryActive, t)
+		}
+	}
+	for i := len(primaryActive) - 1; i >= 0 && len(primaryActive) > d; i-- {
+		if !primaryActive[i].healthy() {
+			stop(primaryActive[i])
+			primaryActive = append(primaryActive[:i], primaryActive[i+1:]...)
+		}
+	}
+	for len(primaryActive) > d {
+		stop(primaryActive[len(primaryActive)-1])
+		primaryActive = primaryActive[:len(primaryActive)-1]
+	}
+
+	// Older deployments: tasks that are not healthy are useless and go at once; healthy ones go only
+	// while enough healthy tasks remain.
+	healthy := 0
+	for _, t := range all {
+		if t.healthy() {
+			healthy++
+		}
+	}
+	for _, t := range all {
+		if t.dep != primary && t.active() && !t.healthy() {
+			stop(t)
+		}
+	}
+	for _, t := range all {
+		if t.dep != primary && t.healthy() && healthy-1 >= minHealthy {
+			stop(t)
+			healthy--
+		}
+	}
+
+	if len(stopped) > 0 {
+		s.addEvent(svc, "has stopped %d running tasks: %s.", len(stopped), taskList(stopped))
+		svc.steady = false
+	}
+
+	// Start primary tasks within maximumPercent, which bounds the tasks RUNNING or PENDING (stopping ones
+	// are neither), unless the deployment has failed or is backing off.
+	activeTotal := 0
+	for _, t := range all {
+		if t.active() {
+			activeTotal++
+		}
+	}
+	launch := min(d-len(primaryActive), maxTotal-activeTotal)
+	if launch > 0 && primary.rollout != types.DeploymentRolloutStateFailed {
+		if s.now.Before(primary.nextLaunch) {
+			s.wakeAt(svc, primary.nextLaunch)
+		} else {
+			started := make([]*task, 0, launch)
+			for range launch {
+				started = append(started, s.launchTask(svc, primary))
+			}
+			s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
+			svc.steady = false
+		}
+	}
+	s.settle(svc)
+}
+
+// wakeAt makes sure the scheduler looks at svc again at t.
+func (s *Simulator) wakeAt(svc *service, t time.Time) {
+	if !svc.wakeAt.IsZero() && !svc.wakeAt.After(t) && svc.wakeAt.After(s.now) {
+		return
+	}
+	svc.wakeAt = t
+	s.scheduleLocked(t.Sub(s.now), func() { s.reconcile(svc) })
+}
+
+// settle updates deployment states: a primary with every task running and older deployments drained is
+// COMPLETED, and the older ones become INACTIVE and leave the list.
+func (s *Simulator) settle(svc *service) {
+	primary := svc.deployments[0]
+	running, pendingOrOld := 0, 0
+	for _, t := range svc.tasks() {
+		switch {
+		case t.dep == primary && t.healthy():
+			running++
+		case t.live():
+			pendingOrOld++
+		}
+	}
+	s.dropDrained(svc)
+	if running != int(svc.desired) || pendingOrOld > 0 {
+		return
+	}
+	if primary.rollout == types.DeploymentRolloutStateInProgress {
+		primary.rollout = types.DeploymentRolloutStateCompleted
+		primary.reason = fmt.Sprintf("ECS deployment %s completed.", primary.id)
+		primary.updatedAt = s.now
+		svc.lastCompleted = primary
+		s.addEvent(svc, "(deployment %s) deployment completed.", primary.id)
+	}
+	if len(svc.deployments) > 1 {
+		for _, old := range svc.deployments[1:] {
+			old.status = "INACTIVE"
+			old.updatedAt = s.now
+		}
+		svc.deployments = svc.deployments[:1]
+	}
+	if !svc.steady && primary.rollout != types.DeploymentRolloutStateFailed {
+		svc.steady = true
+		s.addEvent(svc, "has reached a steady state.")
+	}
+}
+
+// dropDrained retires older deployments that have no task left. A FAILED one stays listed until the
+// primary completes, so a rollback remains visible while it runs.
+func (s *Simulator) dropDrained(svc *service) {
+	liveByDeployment := map[*deployment]bool{}
+	for _, t := range svc.tasks() {
+		if t.live() {
+			liveByDeployment[t.dep] = true
+		}
+	}
+	kept := svc.deployments[:1]
+	for _, old := range svc.deployments[1:] {
+		if liveByDeployment[old] || old.rollout == types.DeploymentRolloutStateFailed {
+			kept = append(kept, old)
+			continue
+		}
+		old.status = "INACTIVE"
+		old.updatedAt = s.now
+	}
+	svc.deployments = kept
+}
+
+// drain stops every task of a deleted service and makes it INACTIVE once they are gone.
+func (s *Simulator) drain(svc *service, all []*task) {
+	var stopped []*task
+	live := 0
+	for _, t := range all {
+		if t.active() {
+			s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated, "Service deleted")
+			stopped = append(stopped, t)
+		}
+		if t.live() {
+			live++
+		}
+	}
+	if len(stopped) > 0 {
+		s.addEvent(svc, "has stopped %d running tasks: %s.", len(stopped), taskList(stopped))
+	}
+	if live == 0 {
+		svc.status = "INACTIVE"
+		for _, dep := range svc.deployments {
+			dep.updatedAt = s.now
+		}
+	}
+}
+
+// newDeployment makes a PRIMARY deployment of taskDef; the previous primary stays as ACTIVE until drained.
+func (s *Simulator) newDeployment(svc *service, taskDef, reason string) *deployment {
+	for _, old := range svc.deployments {
+		old.status = "ACTIVE"
+		old.updatedAt = s.now
+	}
+	dep := &deployment{
+		id: s.newDeploymentID(), taskDef: taskDef, status: "PRIMARY", desired: svc.desired,
+		rollout: types.DeploymentRolloutStateInProgress, createdAt: s.now, updatedAt: s.now,
+		launchType: svc.spec.LaunchType,
+	}
+	dep.reason = reason
+	if reason == "" {
+		dep.reason = fmt.Sprintf("ECS deployment %s in progress.", dep.id)
+	}
+	svc.deployments = append([]*deployment{dep}, svc.deployments...)
+	svc.taskDef = taskDef
+	svc.steady = false
+	return dep
+}
+
+// launchTask places one task of dep and schedules its way through PROVISIONING and PENDING.
+func (s *Simulator) launchTask(svc *service, dep *deployment) *task {
+	td := s.resolveTaskDefinition(dep.taskDef)
+	id := s.newTaskID()
+	c := svc.cluster
+	t := &task{
+		id: id, arn: s.arn(fmt.Sprintf("task/%s/%s", c.name, id)), cluster: c, svc: svc, dep: dep, td: td,
+		group: "service:" + svc.name, startedBy: dep.id, launchType: dep.launchType,
+		lastStatus: statusProvisioning, desiredStatus: statusRunning, version: 1,
+		createdAt: timePtr(s.now),
+	}
+	for _, cd := range td.ContainerDefinitions {
+		t.containers = append(t.containers, types.Container{
+			ContainerArn: aws.String(s.arn(fmt.Sprintf("container/%s/%s/%s", c.name, id, s.newTaskID()[:16]))),
+			TaskArn:      aws.String(t.arn),
+			Name:         cd.Name,
+			Image:        cd.Image,
+			LastStatus:   aws.String(statusPending),
+		})
+	}
+	c.tasks[id] = t
+	c.taskOrder = append(c.taskOrder, t)
+	s.after(t, s.timing.Provisioning, s.toPending)
+	return t
+}
+
+// after runs step on t after d unless t changed state meanwhile.
+func (s *Simulator) after(t *task, d time.Duration, step func(*task)) {
+	gen := t.gen
+	s.scheduleLocked(d, func() {
+		if t.gen == gen {
+			step(t)
+		}
+	})
+}
+
+func (s *Simulator) transition(t *task, status string) {
+	t.lastStatus = status
+	t.version++
+	t.gen++
+}
+
+func (s *Simulator) toPending(t *task) {
+	s.transition(t, statusPending)
+	t.pullStartedAt = timePtr(s.now)
+	for _, c := range t.containers {
+		if s.pullError(aws.ToString(c.Image)) != "" {
+			s.after(t, s.timing.PullFailure, s.failToStart)
+			return
+		}
+	}
+	s.after(t, s.timing.PendingToRunning, s.toRunning)
+}
+
+func (s *Simulator) toRunning(t *task) {
+	s.startContainers(t)
+	if dep := t.dep; dep != nil {
+		dep.consecutiveFailures = 0
+		dep.nextLaunch = time.Time{}
+		// resetOnHealthyTask defaults to true: a healthy task clears the circuit breaker's count.
+		if cb := t.svc.cfg.DeploymentCircuitBreaker; cb == nil || cb.ResetOnHealthyTask == nil || *cb.ResetOnHealthyTask {
+			dep.breakerFailures = 0
+		}
+	}
+	if t.svc != nil {
+		s.reconcile(t.svc)
+	}
+}
+
+func (s *Simulator) startContainers(t *task) {
+	s.transition(t, statusRunning)
+	t.pullStoppedAt = timePtr(s.now)
+	t.startedAt = timePtr(s.now)
+	for i := range t.containers {
+		c := &t.containers[i]
+		c.LastStatus = aws.String(statusRunning)
+		c.ImageDigest = aws.String(s.images[normaliseImage(aws.ToString(c.Image))])
+		c.RuntimeId = aws.String(t.id + "-" + aws.ToString(c.Name))
+	}
+}
+
+// failToStart ends a task whose image could not be pulled, as ECS does after the agent's pull retries.
+func (s *Simulator) failToStart(t *task) {
+	reason := ""
+	for i := range t.containers {
+		c := &t.containers[i]
+		c.LastStatus = aws.String(statusStopped)
+		if msg := s.pullError(aws.ToString(c.Image)); msg != "" {
+			c.Reason = aws.String(msg)
+			if reason == "" {
+				reason = msg
+			}
+		}
+	}
+	s.transition(t, statusStopped)
+	t.desiredStatus = statusStopped
+	t.stopCode = types.TaskStopCodeTaskFailedToStart
+	t.stoppedReason = reason
+	t.pullStoppedAt = timePtr(s.now)
+	t.stoppingAt, t.stoppedAt, t.executionStoppedAt = timePtr(s.now), timePtr(s.now), timePtr(s.now)
+	s.after(t, s.timing.StoppedRetention, s.purge)
+	if t.svc == nil || t.dep == nil {
+		return
+	}
+	dep, svc := t.dep, t.svc
+	dep.failed++
+	dep.breakerFailures++
+	dep.updatedAt = s.now
+	dep.consecutiveFailures++
+	if n := dep.consecutiveFailures - failuresBeforeBackoff; n >= 0 {
+		dep.nextLaunch = s.now.Add(s.timing.LaunchBackoff << min(n, maxBackoffDoublings))
+		if n%10 == 0 {
+			s.addEvent(svc, "is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.")
+		}
+	}
+	s.checkCircuitBreaker(svc, dep)
+	s.reconcile(svc)
+}
+
+// checkCircuitBreaker fails the primary deployment once its failed tasks reach the threshold and, with
+// rollback, deploys the last completed task definition again.
+func (s *Simulator) checkCircuitBreaker(svc *service, dep *deployment) {
+	cb := svc.cfg.DeploymentCircuitBreaker
+	if cb == nil || !cb.Enable || svc.deployments[0] != dep || dep.rollout != types.DeploymentRolloutStateInProgress {
+		return
+	}
+	if dep.breakerFailures < thresholdFor(cb.ThresholdConfiguration, dep.desired) {
+		return
+	}
+	dep.rollout = types.DeploymentRolloutStateFailed
+	dep.reason = "ECS deployment circuit breaker: tasks failed to start."
+	dep.updatedAt = s.now
+	s.addEvent(svc, "(deployment %s) deployment failed: tasks failed to start.", dep.id)
+	if !cb.Rollback || svc.lastCompleted == nil || svc.lastCompleted == dep {
+		return
+	}
+	target := svc.lastCompleted
+	s.addEvent(svc, "rolling back to deployment %s.", target.id)
+	s.newDeployment(svc, target.taskDef, fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", target.id))
+}
+
+// stopTaskLocked asks a task to stop; it reaches STOPPED after the stop duration.
+func (s *Simulator) stopTaskLocked(t *task, code types.TaskStopCode, reason string) {
+	if t.desiredStatus == statusStopped || !t.live() {
+		return
+	}
+	wasRunning := t.lastStatus == statusRunning
+	t.desiredStatus = statusStopped
+	s.transition(t, statusStopping)
+	t.stopCode = code
+	t.stoppedReason = reason
+	t.stoppingAt = timePtr(s.now)
+	s.after(t, s.timing.StopDuration, func(t *task) {
+		s.transition(t, statusStopped)
+		t.stoppedAt, t.executionStoppedAt = timePtr(s.now), timePtr(s.now)
+		for i := range t.containers {
+			c := &t.containers[i]
+			c.LastStatus = aws.String(statusStopped)
+			if wasRunning {
+				c.ExitCode = aws.Int32(0)
+			}
+		}
+		s.after(t, s.timing.StoppedRetention, s.purge)
+		if t.svc != nil {
+			s.reconcile(t.svc)
+		}
+	})
+}
+
+// purge forgets a stopped task, as ECS does about an hour after it stopped.
+func (s *Simulator) purge(t *task) {
+	c := t.cluster
+	delete(c.tasks, t.id)
+	for i, x := range c.taskOrder {
+		if x == t {
+			c.taskOrder = append(c.taskOrder[:i], c.taskOrder[i+1:]...)
+			break
+		}
+	}
+}

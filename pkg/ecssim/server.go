@@ -1,0 +1,331 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	smithy "github.com/aws/smithy-go"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+)
+
+const targetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// APIError is an error as ECS returns it: a JSON body {"__type": Code, "message": Message} with Status.
+type APIError struct {
+	Code    string
+	Message string
+	Status  int // default 400 (500 for ServerException)
+}
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+func (e *APIError) status() int {
+	switch {
+	case e.Status != 0:
+		return e.Status
+	case e.Code == "ServerException":
+		return http.StatusInternalServerError
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+func clientErr(format string, args ...any) *APIError {
+	return &APIError{Code: "ClientException", Message: fmt.Sprintf(format, args...)}
+}
+
+func invalidParam(format string, args ...any) *APIError {
+	return &APIError{Code: "InvalidParameterException", Message: fmt.Sprintf(format, args...)}
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Operation string
+	SimTime   time.Time // the simulator's clock when the request was answered
+	WallTime  time.Time
+	Mutating  bool
+	ErrorCode string // "" on success
+	Summary   string // for mutating calls: what changed
+}
+
+// Fault makes the next calls of an operation misbehave. Counters count down per call; Throttle, ServerError
+// and Error reject the call before it takes effect; Latency and Drop act after it took effect, as on AWS
+// (a reply lost on the way does not undo the change).
+type Fault struct {
+	Throttle    int           // next N calls: ThrottlingException "Rate exceeded"
+	ServerError int           // next N calls: HTTP 500 ServerException
+	Latency     time.Duration // every call: reply delayed by this much simulated time
+	Drop        int           // next N calls: connection closed without a reply
+	Error       *APIError     // injected error
+	ErrorCount  int           // how many calls get Error; 0 means every call while the fault is set
+}
+
+// RateLimit is a token bucket: Burst calls at once, refilled at PerSecond (simulated time).
+type RateLimit struct {
+	Burst     int
+	PerSecond float64
+}
+
+type bucket struct {
+	limit  RateLimit
+	tokens float64
+	last   time.Time
+}
+
+// ECSRateLimits are the documented steady rates and bursts of the operations the fault uses, for
+// benchmarks that want ECS's throttling (see "Request throttling for the Amazon ECS API").
+func ECSRateLimits() map[string]RateLimit {
+	return map[string]RateLimit{
+		"RegisterTaskDefinition":   {Burst: 20, PerSecond: 1},
+		"DeregisterTaskDefinition": {Burst: 20, PerSecond: 1},
+		"UpdateService":            {Burst: 50, PerSecond: 5},
+		"DescribeServices":         {Burst: 100, PerSecond: 20},
+		"DescribeTaskDefinition":   {Burst: 100, PerSecond: 20},
+		"DescribeTasks":            {Burst: 100, PerSecond: 20},
+		"ListTasks":                {Burst: 100, PerSecond: 20},
+	}
+}
+
+// SetRateLimit enforces a token bucket on operation; "*" is one bucket shared by every operation without
+// its own. A zero RateLimit removes it. Limits are off by default.
+func (s *Simulator) SetRateLimit(operation string, l RateLimit) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	if l.Burst <= 0 {
+		delete(s.limits, operation)
+		return
+	}
+	s.limits[operation] = &bucket{limit: l, tokens: float64(l.Burst), last: s.clk.Now()}
+}
+
+// SetFault installs f for operation ("*" for all operations; an operation's own fault wins).
+func (s *Simulator) SetFault(operation string, f Fault) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.faults[operation] = &f
+}
+
+// ClearFaults removes every fault (rate limits stay).
+func (s *Simulator) ClearFaults() {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.faults = map[string]*Fault{}
+}
+
+// Requests returns a copy of the request log.
+func (s *Simulator) Requests() []Request {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests empties the request log.
+func (s *Simulator) ResetRequests() {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.requests = nil
+}
+
+// OnRequest registers fn to be called after each request took effect and before its reply is written,
+// outside the simulator's locks, so fn may call the simulator (through the SDK too).
+func (s *Simulator) OnRequest(fn func(Request)) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.hooks = append(s.hooks, fn)
+}
+
+// verdict is what the fault hooks decided for one call.
+type verdict struct {
+	reject  *APIError
+	latency time.Duration
+	drop    bool
+}
+
+func (s *Simulator) decide(op string) verdict {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	var v verdict
+	for _, key := range []string{op, "*"} {
+		f := s.faults[key]
+		if f == nil {
+			continue
+		}
+		v.latency = max(v.latency, f.Latency)
+		switch {
+		case f.Throttle > 0:
+			f.Throttle--
+			v.reject = &APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+		case f.ServerError > 0:
+			f.ServerError--
+			v.reject = &APIError{Code: "ServerException", Message: "Service unavailable. Please try again later.", Status: http.StatusInternalServerError}
+		case f.Error != nil && f.ErrorCount >= 0:
+			e := *f.Error
+			v.reject = &e
+			if f.ErrorCount > 0 {
+				f.ErrorCount--
+				if f.ErrorCount == 0 {
+					f.Error = nil
+				}
+			}
+		case f.Drop > 0:
+			f.Drop--
+			v.drop = true
+		}
+		if v.reject != nil || v.drop {
+			break
+		}
+	}
+	if v.reject == nil && s.overLimit(op) {
+		v.reject = &APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	}
+	return v
+}
+
+// overLimit takes a token from op's bucket and reports whether none was left. Caller holds reqMu.
+func (s *Simulator) overLimit(op string) bool {
+	b := s.limits[op]
+	if b == nil {
+		b = s.limits["*"]
+	}
+	if b == nil {
+		return false
+	}
+	now := s.clk.Now()
+	b.tokens = min(float64(b.limit.Burst), b.tokens+now.Sub(b.last).Seconds()*b.limit.PerSecond)
+	b.last = now
+	if b.tokens < 1 {
+		return true
+	}
+	b.tokens--
+	return false
+}
+
+// Handler serves the ECS JSON 1.1 protocol: POST / with X-Amz-Target.
+func (s *Simulator) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	wall := time.Now()
+	if r.Method != http.MethodPost {
+		writeError(w, &APIError{Code: "UnknownOperationException", Message: "only POST is supported"})
+		return
+	}
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	h, known := s.operations()[op]
+	if !ok || !known {
+		writeError(w, &APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("operation %q is not supported by the simulator", op)})
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, &APIError{Code: "SerializationException", Message: err.Error()})
+		return
+	}
+
+	v := s.decide(op)
+	var out smithy.Serializable
+	var summary string
+	apiErr := v.reject
+	if apiErr == nil {
+		out, summary, apiErr = h.fn(body)
+	}
+	req := Request{Operation: op, SimTime: s.clk.Now(), WallTime: wall, Mutating: h.mutating}
+	if apiErr != nil {
+		req.ErrorCode = apiErr.Code
+	}
+	if h.mutating && apiErr == nil {
+		req.Summary = summary
+	}
+	s.reqMu.Lock()
+	s.requests = append(s.requests, req)
+	hooks := append([]func(Request){}, s.hooks...)
+	s.reqMu.Unlock()
+	for _, fn := range hooks {
+		fn(req)
+	}
+	if apiErr != nil {
+		s.logf("ecssim: %s -> %s: %s", op, apiErr.Code, apiErr.Message)
+	}
+
+	if v.latency > 0 {
+		clock.Sleep(s.clk, v.latency, r.Context().Done())
+	}
+	if v.drop {
+		s.logf("ecssim: %s took effect; dropping the connection", op)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection on servers that cannot hijack (HTTP/2)
+	}
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	payload, err := s.codec.encode(out)
+	if err != nil {
+		writeError(w, &APIError{Code: "ServerException", Message: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", requestID(wall))
+	_, _ = w.Write(payload)
+}
+
+func writeError(w http.ResponseWriter, e *APIError) {
+	body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(e.status())
+	_, _ = w.Write(body)
+}
+
+func requestID(t time.Time) string {
+	return fmt.Sprintf("%016x-sim", uint64(t.UnixNano()))
+}
+
+// handler answers one operation: the reply, a summary of what changed (mutating calls), or an error.
+type handler struct {
+	mutating bool
+	fn       func(body []byte) (smithy.Serializable, string, *APIError)
+}
+
+func (s *Simulator) operations() map[string]handler {
+	return map[string]handler{
+		"CreateCluster":              {true, s.createCluster},
+		"DescribeClusters":           {false, s.describeClusters},
+		"RegisterTaskDefinition":     {true, s.registerTaskDefinition},
+		"DescribeTaskDefinition":     {false, s.describeTaskDefinition},
+		"DeregisterTaskDefinition":   {true, s.deregisterTaskDefinition},
+		"ListTaskDefinitions":        {false, s.listTaskDefinitions},
+		"ListTaskDefinitionFamilies": {false, s.listTaskDefinitionFamilies},
+		"CreateService":              {true, s.createService},
+		"DescribeServices":           {false, s.describeServices},
+		"UpdateService":              {true, s.updateService},
+		"DeleteService":              {true, s.deleteService},
+		"ListServices":               {false, s.listServices},
+		"ListTasks":                  {false, s.listTasks},
+		"DescribeTasks":              {false, s.describeTasks},
+		"StopTask":                   {true, s.stopTask},
+		"TagResource":                {true, s.tagResource},
+		"UntagResource":              {true, s.untagResource},
+		"ListTagsForResource":        {false, s.listTagsForResource},
+	}
+}
+
+// decodeJSON reads the plain top-level members of a request; nested ECS shapes are decoded with the codec.
+func decodeJSON(body []byte, v any) *APIError {
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &APIError{Code: "SerializationException", Message: err.Error()}
+	}
+	return nil
+}

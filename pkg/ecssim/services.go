@@ -1,0 +1,550 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	smithy "github.com/aws/smithy-go"
+)
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+func errClusterNotFound() *APIError {
+	return &APIError{Code: "ClusterNotFoundException", Message: "Cluster not found."}
+}
+
+func errServiceNotFound() *APIError {
+	return &APIError{Code: "ServiceNotFoundException", Message: "Service not found."}
+}
+
+// lastSegment turns a name or ARN (…/name) into the name.
+func lastSegment(ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		return ref[strings.LastIndex(ref, "/")+1:]
+	}
+	return ref
+}
+
+// clusterLocked finds a cluster by name or ARN; "" is the default cluster.
+func (s *Simulator) clusterLocked(ref string) (*cluster, *APIError) {
+	if ref == "" {
+		ref = "default"
+	}
+	c := s.clusters[lastSegment(ref)]
+	if c == nil {
+		return nil, errClusterNotFound()
+	}
+	return c, nil
+}
+
+type clusterRequest struct {
+	ClusterName string          `json:"clusterName"`
+	Clusters    []string        `json:"clusters"`
+	Include     []string        `json:"include"`
+	Tags        json.RawMessage `json:"tags"`
+}
+
+func (s *Simulator) createCluster(body []byte) (smithy.Serializable, string, *APIError) {
+	var in clusterRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return nil, "", e
+	}
+	if in.ClusterName == "" {
+		in.ClusterName = "default"
+	}
+	if !namePattern.MatchString(in.ClusterName) {
+		return nil, "", invalidParam("Cluster name %q must be up to 255 letters, numbers, hyphens and underscores.", in.ClusterName)
+	}
+	tags, e := s.decodeTags(in.Tags)
+	if e != nil {
+		return nil, "", e
+	}
+	if e := validateTags(tags); e != nil {
+		return nil, "", e
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	c := s.clusters[in.ClusterName]
+	if c == nil { // CreateCluster is idempotent on the name
+		c = &cluster{
+			name: in.ClusterName, arn: s.arn("cluster/" + in.ClusterName), createdAt: s.now,
+			services: map[string]*service{}, tasks: map[string]*task{},
+		}
+		s.clusters[c.name] = c
+		if len(tags) > 0 {
+			s.tags[c.arn] = tags
+		}
+	}
+	return &ecs.CreateClusterOutput{Cluster: s.renderCluster(c, false)}, c.arn, nil
+}
+
+func (s *Simulator) renderCluster(c *cluster, withTags bool) *types.Cluster {
+	out := &types.Cluster{ClusterArn: aws.String(c.arn), ClusterName: aws.String(c.name), Status: aws.String("ACTIVE")}
+	for _, svc := range c.services {
+		if svc.status == "ACTIVE" {
+			out.ActiveServicesCount++
+		}
+	}
+	for _, t := range c.taskOrder {
+		switch {
+		case t.lastStatus == statusRunning:
+			out.RunningTasksCount++
+		case t.lastStatus == statusPending || t.lastStatus == statusProvisioning:
+			out.PendingTasksCount++
+		}
+	}
+	if withTags {
+		out.Tags = append([]types.Tag{}, s.tags[c.arn]...)
+	}
+	return out
+}
+
+func (s *Simulator) describeClusters(body []byte) (smithy.Serializable, string, *APIError) {
+	var in clusterRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return nil, "", e
+	}
+	if len(in.Clusters) == 0 {
+		in.Clusters = []string{"default"}
+	}
+	if len(in.Clusters) > 100 {
+		return nil, "", invalidParam("clusters can have at most 100 items.")
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	out := &ecs.DescribeClustersOutput{}
+	for _, ref := range in.Clusters {
+		c := s.clusters[lastSegment(ref)]
+		if c == nil {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn("cluster/" + ref)
+			}
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		out.Clusters = append(out.Clusters, *s.renderCluster(c, includes(in.Include, "TAGS")))
+	}
+	return out, "", nil
+}
+
+// serviceRequest holds the plain top-level members of Create/Update/Delete/DescribeServices; nested
+// shapes are decoded into types.Service, which shares their member names.
+type serviceRequest struct {
+	Cluster            string          `json:"cluster"`
+	ServiceName        string          `json:"serviceName"`
+	Service            string          `json:"service"`
+	Services           []string        `json:"services"`
+	Include            []string        `json:"include"`
+	TaskDefinition     *string         `json:"taskDefinition"`
+	DesiredCount       *int32          `json:"desiredCount"`
+	ForceNewDeployment bool            `json:"forceNewDeployment"`
+	Force              bool            `json:"force"`
+	Tags               json.RawMessage `json:"tags"`
+
+	present map[string]json.RawMessage
+}
+
+func (s *Simulator) decodeServiceRequest(body []byte) (*serviceRequest, *types.Service, *APIError) {
+	var in serviceRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return nil, nil, e
+	}
+	if e := decodeJSON(body, &in.present); e != nil {
+		return nil, nil, e
+	}
+	var spec types.Service
+	if err := s.codec.decode(body, &spec); err != nil {
+		return nil, nil, &APIError{Code: "SerializationException", Message: err.Error()}
+	}
+	return &in, &spec, nil
+}
+
+// mergeDeploymentConfiguration applies the members given in an update over the current ones, as ECS does,
+// and fills the defaults ECS reports.
+func mergeDeploymentConfiguration(cur types.DeploymentConfiguration, given *types.DeploymentConfiguration, daemon bool) types.DeploymentConfiguration {
+	out := cur
+	if given != nil {
+		if given.MaximumPercent != nil {
+			out.MaximumPercent = given.MaximumPercent
+		}
+		if given.MinimumHealthyPercent != nil {
+			out.MinimumHealthyPercent = given.MinimumHealthyPercent
+		}
+		if given.DeploymentCircuitBreaker != nil {
+			out.DeploymentCircuitBreaker = given.DeploymentCircuitBreaker
+		}
+		if given.Alarms != nil {
+			out.Alarms = given.Alarms
+		}
+		if given.Strategy != "" {
+			out.Strategy = given.Strategy
+		}
+		if given.BakeTimeInMinutes != nil {
+			out.BakeTimeInMinutes = given.BakeTimeInMinutes
+		}
+		if given.LifecycleHooks != nil {
+			out.LifecycleHooks = given.LifecycleHooks
+		}
+		if given.LinearConfiguration != nil {
+			out.LinearConfiguration = given.LinearConfiguration
+		}
+		if given.CanaryConfiguration != nil {
+			out.CanaryConfiguration = given.CanaryConfiguration
+		}
+		if given.EarlySuccessCriteria != nil {
+			out.EarlySuccessCriteria = given.EarlySuccessCriteria
+		}
+	}
+	if out.MaximumPercent == nil {
+		out.MaximumPercent = aws.Int32(map[bool]int32{false: 200, true: 100}[daemon])
+	}
+	if out.MinimumHealthyPercent == nil {
+		out.MinimumHealthyPercent = aws.Int32(map[bool]int32{false: 100, true: 0}[daemon])
+	}
+	if out.DeploymentCircuitBreaker == nil {
+		out.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{}
+	}
+	if out.Strategy == "" {
+		out.Strategy = types.DeploymentStrategyRolling
+	}
+	return out
+}
+
+func validateDeploymentConfiguration(cfg types.DeploymentConfiguration) *APIError {
+	maxPct, minPct := aws.ToInt32(cfg.MaximumPercent), aws.ToInt32(cfg.MinimumHealthyPercent)
+	switch {
+	case minPct < 0 || minPct > 100:
+		return invalidParam("minimumHealthyPercent must be between 0 and 100.")
+	case maxPct < 1 || maxPct > 200*10:
+		return invalidParam("maximumPercent must be a positive integer.")
+	case maxPct < minPct:
+		return invalidParam("maximumPercent must be greater than or equal to minimumHealthyPercent.")
+	}
+	return nil
+}
+
+func (s *Simulator) createService(body []byte) (smithy.Serializable, string, *APIError) {
+	in, spec, e := s.decodeServiceRequest(body)
+	if e != nil {
+		return nil, "", e
+	}
+	if !namePattern.MatchString(in.ServiceName) {
+		return nil, "", invalidParam("Service name %q must be up to 255 letters, numbers, hyphens and underscores.", in.ServiceName)
+	}
+	daemon := spec.SchedulingStrategy == types.SchedulingStrategyDaemon
+	controller := types.DeploymentControllerTypeEcs
+	if spec.DeploymentController != nil && spec.DeploymentController.Type != "" {
+		controller = spec.DeploymentController.Type
+	}
+	if in.DesiredCount == nil && !daemon {
+		return nil, "", invalidParam("desiredCount is required for a REPLICA service.")
+	}
+	if spec.LaunchType != "" && len(spec.CapacityProviderStrategy) > 0 {
+		return nil, "", invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	cfg := mergeDeploymentConfiguration(types.DeploymentConfiguration{}, spec.DeploymentConfiguration, daemon)
+	if e := validateDeploymentConfiguration(cfg); e != nil {
+		return nil, "", e
+	}
+	tags, e := s.decodeTags(in.Tags)
+	if e != nil {
+		return nil, "", e
+	}
+	if e := validateTags(tags); e != nil {
+		return nil, "", e
+	}
+
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	c, e := s.clusterLocked(in.Cluster)
+	if e != nil {
+		return nil, "", e
+	}
+	if old := c.services[in.ServiceName]; old != nil && old.status != "INACTIVE" {
+		return nil, "", invalidParam("Creation of service was not idempotent.")
+	}
+	var tdArn string
+	if in.TaskDefinition != nil || controller == types.DeploymentControllerTypeEcs {
+		td := s.resolveTaskDefinition(aws.ToString(in.TaskDefinition))
+		if td == nil {
+			return nil, "", clientErr("TaskDefinition not found.")
+		}
+		if td.Status != types.TaskDefinitionStatusActive {
+			return nil, "", clientErr("TaskDefinition is inactive")
+		}
+		tdArn = aws.ToString(td.TaskDefinitionArn)
+	}
+	desired := aws.ToInt32(in.DesiredCount)
+	if daemon && in.DesiredCount == nil {
+		desired = 1 // the simulator has no container instances: a DAEMON service runs one task per "instance"
+	}
+	if spec.LaunchType == "" && len(spec.CapacityProviderStrategy) == 0 {
+		spec.LaunchType = types.LaunchTypeEc2
+	}
+	if spec.SchedulingStrategy == "" {
+		spec.SchedulingStrategy = types.SchedulingStrategyReplica
+	}
+	svc := &service{
+		cluster: c, name: in.ServiceName, arn: s.arn(fmt.Sprintf("service/%s/%s", c.name, in.ServiceName)),
+		status: "ACTIVE", desired: desired, cfg: cfg, controller: controller, spec: *spec, createdAt: s.now,
+	}
+	if _, seen := c.services[svc.name]; !seen {
+		c.serviceOrder = append(c.serviceOrder, svc.name)
+	}
+	c.services[svc.name] = svc
+	if len(tags) > 0 {
+		s.tags[svc.arn] = tags
+	} else {
+		delete(s.tags, svc.arn)
+	}
+	if tdArn != "" {
+		s.newDeployment(svc, tdArn, "")
+		s.reconcile(svc)
+	}
+	return &ecs.CreateServiceOutput{Service: s.renderService(svc, false)},
+		fmt.Sprintf("%s taskDefinition=%s desiredCount=%d", svc.arn, tdArn, desired), nil
+}
+
+func (s *Simulator) serviceLocked(clusterRef, serviceRef string) (*service, *APIError) {
+	c, e := s.clusterLocked(clusterRef)
+	if e != nil {
+		return nil, e
+	}
+	svc := c.services[lastSegment(serviceRef)]
+	if svc == nil {
+		return nil, errServiceNotFound()
+	}
+	return svc, nil
+}
+
+func (s *Simulator) updateService(body []byte) (smithy.Serializable, string, *APIError) {
+	in, spec, e := s.decodeServiceRequest(body)
+	if e != nil {
+		return nil, "", e
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	svc, e := s.serviceLocked(in.Cluster, in.Service)
+	if e != nil {
+		return nil, "", e
+	}
+	if svc.status != "ACTIVE" {
+		return nil, "", &APIError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE."}
+	}
+	var summary []string
+	tdArn := svc.taskDef
+	if in.TaskDefinition != nil {
+		if svc.controller != types.DeploymentControllerTypeEcs {
+			return nil, "", invalidParam("Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy or the task set API to deploy a new revision.", svc.controller)
+		}
+		td := s.resolveTaskDefinition(*in.TaskDefinition)
+		if td == nil {
+			return nil, "", clientErr("TaskDefinition not found.")
+		}
+		if td.Status != types.TaskDefinitionStatusActive {
+			return nil, "", clientErr("TaskDefinition is inactive")
+		}
+		tdArn = aws.ToString(td.TaskDefinitionArn)
+		summary = append(summary, "taskDefinition="+tdArn)
+	}
+	cfg := svc.cfg
+	if _, ok := in.present["deploymentConfiguration"]; ok {
+		cfg = mergeDeploymentConfiguration(svc.cfg, spec.DeploymentConfiguration, svc.spec.SchedulingStrategy == types.SchedulingStrategyDaemon)
+		if e := validateDeploymentConfiguration(cfg); e != nil {
+			return nil, "", e
+		}
+		summary = append(summary, fmt.Sprintf("maximumPercent=%d minimumHealthyPercent=%d", aws.ToInt32(cfg.MaximumPercent), aws.ToInt32(cfg.MinimumHealthyPercent)))
+	}
+	if in.DesiredCount != nil && *in.DesiredCount < 0 {
+		return nil, "", invalidParam("desiredCount must be at least 0.")
+	}
+
+	// Every check passed: apply.
+	svc.cfg = cfg
+	if in.DesiredCount != nil {
+		svc.desired = *in.DesiredCount
+		summary = append(summary, fmt.Sprintf("desiredCount=%d", svc.desired))
+	}
+	redeploy := tdArn != svc.taskDef || in.ForceNewDeployment
+	for _, member := range []string{"networkConfiguration", "capacityProviderStrategy", "platformVersion", "loadBalancers", "serviceRegistries", "placementConstraints", "placementStrategy", "volumeConfigurations"} {
+		if _, ok := in.present[member]; ok {
+			redeploy = true
+		}
+	}
+	if _, ok := in.present["networkConfiguration"]; ok {
+		svc.spec.NetworkConfiguration = spec.NetworkConfiguration
+	}
+	if _, ok := in.present["capacityProviderStrategy"]; ok {
+		svc.spec.CapacityProviderStrategy = spec.CapacityProviderStrategy
+		svc.spec.LaunchType = ""
+	}
+	if _, ok := in.present["platformVersion"]; ok {
+		svc.spec.PlatformVersion = spec.PlatformVersion
+	}
+	if in.ForceNewDeployment {
+		summary = append(summary, "forceNewDeployment")
+	}
+	if redeploy && len(svc.deployments) > 0 {
+		dep := s.newDeployment(svc, tdArn, "")
+		summary = append(summary, "deployment="+dep.id)
+	}
+	s.reconcile(svc)
+	return &ecs.UpdateServiceOutput{Service: s.renderService(svc, false)},
+		svc.name + " " + strings.Join(summary, " "), nil
+}
+
+func (s *Simulator) deleteService(body []byte) (smithy.Serializable, string, *APIError) {
+	in, _, e := s.decodeServiceRequest(body)
+	if e != nil {
+		return nil, "", e
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	svc, e := s.serviceLocked(in.Cluster, in.Service)
+	if e != nil {
+		return nil, "", e
+	}
+	if svc.status != "ACTIVE" {
+		return nil, "", &APIError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE."}
+	}
+	if svc.desired > 0 && !in.Force && svc.spec.SchedulingStrategy != types.SchedulingStrategyDaemon {
+		return nil, "", invalidParam("The service cannot be stopped while it is scaled above 0.")
+	}
+	svc.desired = 0
+	svc.status = "DRAINING"
+	s.reconcile(svc)
+	return &ecs.DeleteServiceOutput{Service: s.renderService(svc, false)}, svc.arn, nil
+}
+
+func (s *Simulator) describeServices(body []byte) (smithy.Serializable, string, *APIError) {
+	in, _, e := s.decodeServiceRequest(body)
+	if e != nil {
+		return nil, "", e
+	}
+	if len(in.Services) == 0 || len(in.Services) > 10 {
+		return nil, "", invalidParam("services must contain between 1 and 10 items.")
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	c, e := s.clusterLocked(in.Cluster)
+	if e != nil {
+		return nil, "", e
+	}
+	out := &ecs.DescribeServicesOutput{}
+	for _, ref := range in.Services {
+		svc := c.services[lastSegment(ref)]
+		if svc == nil {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn(fmt.Sprintf("service/%s/%s", c.name, ref))
+			}
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		out.Services = append(out.Services, *s.renderService(svc, includes(in.Include, "TAGS")))
+	}
+	return out, "", nil
+}
+
+type listServicesRequest struct {
+	Cluster            string `json:"cluster"`
+	LaunchType         string `json:"launchType"`
+	SchedulingStrategy string `json:"schedulingStrategy"`
+	NextToken          string `json:"nextToken"`
+	MaxResults         *int   `json:"maxResults"`
+}
+
+func (s *Simulator) listServices(body []byte) (smithy.Serializable, string, *APIError) {
+	var in listServicesRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return nil, "", e
+	}
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	c, e := s.clusterLocked(in.Cluster)
+	if e != nil {
+		return nil, "", e
+	}
+	var arns []string
+	for _, name := range c.serviceOrder {
+		svc := c.services[name]
+		if svc.status == "INACTIVE" ||
+			(in.LaunchType != "" && string(svc.spec.LaunchType) != in.LaunchType) ||
+			(in.SchedulingStrategy != "" && string(svc.spec.SchedulingStrategy) != in.SchedulingStrategy) {
+			continue
+		}
+		arns = append(arns, svc.arn)
+	}
+	got, next, e := page(arns, in.NextToken, in.MaxResults, 10)
+	if e != nil {
+		return nil, "", e
+	}
+	return &ecs.ListServicesOutput{ServiceArns: got, NextToken: next}, "", nil
+}
+
+// renderService builds the DescribeServices view; it copies everything so it can be encoded unlocked.
+func (s *Simulator) renderService(svc *service, withTags bool) *types.Service {
+	out := svc.spec
+	cfg := svc.cfg
+	out.DeploymentConfiguration = &cfg
+	out.DeploymentController = &types.DeploymentController{Type: svc.controller}
+	out.ServiceName = aws.String(svc.name)
+	out.ServiceArn = aws.String(svc.arn)
+	out.ClusterArn = aws.String(svc.cluster.arn)
+	out.Status = aws.String(svc.status)
+	out.DesiredCount = svc.desired
+	out.CreatedAt = timePtr(svc.createdAt)
+	out.CreatedBy = aws.String(fmt.Sprintf("arn:aws:iam::%s:root", s.acct))
+	if svc.taskDef != "" {
+		out.TaskDefinition = aws.String(svc.taskDef)
+	}
+	out.RunningCount, out.PendingCount = 0, 0
+	out.Deployments = nil
+	out.Events = append([]types.ServiceEvent{}, svc.events...)
+	out.Tags = nil
+	if withTags {
+		out.Tags = append([]types.Tag{}, s.tags[svc.arn]...)
+	}
+	counts := map[*deployment][2]int32{}
+	for _, t := range svc.tasks() {
+		if t.desiredStatus != statusRunning {
+			continue
+		}
+		n := counts[t.dep]
+		switch t.lastStatus {
+		case statusRunning:
+			out.RunningCount++
+			n[0]++
+		case statusPending, statusProvisioning:
+			out.PendingCount++
+			n[1]++
+		}
+		counts[t.dep] = n
+	}
+	if svc.status == "INACTIVE" {
+		return &out
+	}
+	for _, dep := range svc.deployments {
+		n := counts[dep]
+		d := types.Deployment{
+			Id: aws.String(dep.id), Status: aws.String(dep.status), TaskDefinition: aws.String(dep.taskDef),
+			DesiredCount: dep.desired, RunningCount: n[0], PendingCount: n[1], FailedTasks: dep.failed,
+			CreatedAt: timePtr(dep.createdAt), UpdatedAt: timePtr(dep.updatedAt), LaunchType: dep.launchType,
+			RolloutState: dep.rollout, RolloutStateReason: aws.String(dep.reason),
+			CapacityProviderStrategy: svc.spec.CapacityProviderStrategy,
+			NetworkConfiguration:     svc.spec.NetworkConfiguration,
+			PlatformVersion:          svc.spec.PlatformVersion,
+		}
+		if dep.status != "PRIMARY" {
+			d.DesiredCount = n[0] + n[1] // what the older deployment still keeps while it drains
+		}
+		out.Deployments = append(out.Deployments, d)
+	}
+	return &out
+}

@@ -1,0 +1,141 @@
+package ecssim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// noBackoff retries at once: tests drive time with the simulator's clock, not with retry sleeps.
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// StartServer serves a new simulator on 127.0.0.1 and returns it with an SDK client pointed at it (static
+// credentials, the simulator's region, the standard retryer without back-off delay or retry quota). optFns
+// adjust the client, e.g. `func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} }`. Both stop at t's cleanup.
+func StartServer(t testing.TB, opts Options, optFns ...func(*ecs.Options)) (*Simulator, *ecs.Client, string) {
+	t.Helper()
+	s := New(opts)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		s.Close()
+	})
+	client := ecs.New(ecs.Options{
+		Region:       s.region,
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDECSSIMULATOR", "ecssim-test-secret", ""),
+		BaseEndpoint: aws.String(srv.URL),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = noBackoff{}
+			o.RateLimiter = ratelimit.None
+		}),
+	}, optFns...)
+	return s, client, srv.URL
+}
+
+// SeedSpec describes a service to create with SeedService.
+type SeedSpec struct {
+	Cluster string // created when missing; default "default"
+	Service string
+	Family  string
+	// Image is the image of a single container named "app"; Containers, when set, replace it.
+	Image      string
+	Containers []types.ContainerDefinition
+	// TaskDefinitionTags are given to RegisterTaskDefinition.
+	TaskDefinitionTags      []types.Tag
+	DesiredCount            int32
+	DeploymentConfiguration *types.DeploymentConfiguration
+	Controller              types.DeploymentControllerType // default ECS
+	LaunchType              types.LaunchType               // default FARGATE
+}
+
+// SeedService creates the cluster, task definition and service of spec through c (so the request log and
+// tags are as a real setup would leave them) and then brings every task to RUNNING at once, so the
+// service starts with one COMPLETED deployment. It fails when an image is not pullable.
+func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpec) (string, error) {
+	if spec.Cluster == "" {
+		spec.Cluster = "default"
+	}
+	if spec.LaunchType == "" {
+		spec.LaunchType = types.LaunchTypeFargate
+	}
+	containers := spec.Containers
+	if len(containers) == 0 {
+		image := spec.Image
+		if image == "" {
+			image = "nginx"
+		}
+		containers = []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true)}}
+	}
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
+		return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
+	}
+	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(spec.Family), ContainerDefinitions: containers, Tags: spec.TaskDefinitionTags,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+	})
+	if err != nil {
+		return "", fmt.Errorf("seed task definition %s: %w", spec.Family, err)
+	}
+	in := &ecs.CreateServiceInput{
+		Cluster: aws.String(spec.Cluster), ServiceName: aws.String(spec.Service),
+		TaskDefinition: reg.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(spec.DesiredCount),
+		LaunchType: spec.LaunchType, DeploymentConfiguration: spec.DeploymentConfiguration,
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+			Subnets: []string{"subnet-0123456789abcdef0"}, AssignPublicIp: types.AssignPublicIpDisabled,
+		}},
+	}
+	if spec.Controller != "" {
+		in.DeploymentController = &types.DeploymentController{Type: spec.Controller}
+	}
+	created, err := c.CreateService(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("seed service %s: %w", spec.Service, err)
+	}
+	if err := s.settleNow(spec.Cluster, spec.Service); err != nil {
+		return "", err
+	}
+	return aws.ToString(created.Service.ServiceArn), nil
+}
+
+// settleNow brings every task of a service that is on its way up to RUNNING immediately.
+func (s *Simulator) settleNow(clusterName, serviceName string) error {
+	s.lockAndAdvance()
+	defer s.mu.Unlock()
+	svc, e := s.serviceLocked(clusterName, serviceName)
+	if e != nil {
+		return fmt.Errorf("seed service %s: %w", serviceName, e)
+	}
+	for _, t := range svc.tasks() {
+		if !t.active() || t.healthy() {
+			continue
+		}
+		for _, c := range t.containers {
+			if msg := s.pullError(aws.ToString(c.Image)); msg != "" {
+				return errors.New("seed service " + serviceName + ": " + msg)
+			}
+		}
+		if t.pullStartedAt == nil {
+			t.pullStartedAt = timePtr(s.now)
+		}
+		s.startContainers(t)
+	}
+	s.reconcile(svc)
+	return nil
+}
+
+// Now returns the simulator's clock reading, for tests that reason about simulated time.
+func (s *Simulator) Now() time.Time { return s.clk.Now() }
