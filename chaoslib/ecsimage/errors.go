@@ -14,6 +14,10 @@ import (
 	"github.com/aws/smithy-go"
 )
 
+// errNoLister is what a paced client answers when the wrapped client cannot list task definitions, so that
+// recover treats it like a missing permission.
+var errNoLister = errors.New("this ECS client cannot list task definitions")
+
 // explainAPIError words an ECS error for the log and the result. An access denial names the IAM action the step
 // needs, also when the 403 body could not be decoded (some endpoints answer in XML).
 func explainAPIError(err error, action string) string {

@@ -45,7 +45,10 @@ type Options struct {
 	// kubelet's grace period is.
 	AbortDeadline time.Duration
 	// RunID identifies this run in the marker and in the chaos image tag.
-	RunID  string
+	RunID string
+	// Rates paces the fault's mutating calls per operation; nil means DefaultRates (ECS's documented rates).
+	// An empty, non-nil map turns pacing off.
+	Rates  map[string]Rate
 	Clock  clock.Clock
 	Logger logrus.FieldLogger
 	Hooks  Hooks
@@ -83,6 +86,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Interval <= 0 {
 		o.Interval = o.Duration
+	}
+	if o.Rates == nil {
+		o.Rates = DefaultRates()
 	}
 	if o.AbortDeadline <= 0 {
 		o.AbortDeadline = 20 * time.Second

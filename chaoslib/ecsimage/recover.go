@@ -101,7 +101,7 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 	sr.ChaosTaskDefinitions = chaos
 	sr.Changed = true
 	opts.RunID = marker.RunID
-	r := &run{clients: clients, opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
+	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
 	t := &target{name: sr.Service, report: &sr, service: svc, original: original.TaskDefinition, originalDC: originalDC}
 	// The marker does not hold the chaos percentages; what the fault sets differs from the original only in a lower
 	// maximumPercent, so that shape (and nothing else) counts as the fault's.
@@ -113,6 +113,7 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 		t.chaosARN = current
 	}
 	r.restore(ctx, t)
+	r.deregisterChaos(ctx, t)
 	if t.report.State == StateRestored {
 		r.waitRestored(ctx, []*target{t})
 	}

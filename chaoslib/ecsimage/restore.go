@@ -63,7 +63,7 @@ func (r *run) restoreContext(work context.Context) (context.Context, context.Can
 //   - already rolled back by ECS: the configuration is restored only if it still equals the chaos one;
 //   - someone deployed a third revision: their revision and configuration are left alone.
 //
-// Then every chaos revision of this run that the service no longer points at is deregistered.
+// The caller then deregisters (deregisterChaos) every chaos revision the service no longer points at.
 func (r *run) restore(ctx context.Context, t *target) {
 	log := r.log.WithField("service", t.name)
 	c := r.clients.Restore
@@ -75,7 +75,6 @@ func (r *run) restore(ctx context.Context, t *target) {
 		}
 	}
 	if t.watch.gone {
-		r.deregisterChaos(ctx, t)
 		return
 	}
 	found, missing, err := describeServices(ctx, c, r.opts.Cluster, []string{t.serviceID()})
@@ -85,7 +84,6 @@ func (r *run) restore(ctx context.Context, t *target) {
 	}
 	if _, gone := missing[t.serviceID()]; gone {
 		r.serviceGone(t)
-		r.deregisterChaos(ctx, t)
 		return
 	}
 	svc := found[t.serviceID()]
@@ -118,7 +116,6 @@ func (r *run) restore(ctx context.Context, t *target) {
 		log.Warn(t.report.warn("service now runs %s, deployed by someone else during the fault: left alone (revision and deployment configuration)", current))
 	}
 	t.report.State = StateRestored
-	r.deregisterChaos(ctx, t)
 }
 
 // restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
@@ -167,8 +164,11 @@ func (r *run) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target
 	return err == nil && ok && m.RunID == r.opts.RunID
 }
 
-// deregisterChaos deregisters this run's chaos revisions; never the original.
+// deregisterChaos deregisters this run's chaos revisions that the service no longer points at; never the original.
 func (r *run) deregisterChaos(ctx context.Context, t *target) {
+	if t.report.State == StateRestoreFailed {
+		return // the service may still use its chaos revision; the manual steps deregister it afterwards
+	}
 	for _, arn := range t.report.ChaosTaskDefinitions {
 		if arn == t.originalARN() || slices.Contains(t.report.Restore.Deregistered, arn) {
 			continue

@@ -37,7 +37,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		report.EndedAt = opts.Clock.Now()
 		return report
 	}
-	r := &run{clients: clients, opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
 	report.Services = make([]ServiceReport, len(opts.Services))
 	targets := make([]*target, len(opts.Services))
 	for i, name := range opts.Services {
@@ -144,7 +144,10 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 				changed = append(changed, t)
 			}
 		}
+		// Every service is pointed back before any chaos revision is deregistered: deregistrations are paced
+		// at ECS's 1/s and must never delay putting a service back.
 		r.forEach(changed, func(t *target) bool { r.restore(rctx, t); return true })
+		r.forEach(changed, func(t *target) bool { r.deregisterChaos(rctx, t); return true })
 		r.waitRestored(rctx, changed)
 		for _, t := range changed {
 			r.callHook(func() {
