@@ -41,6 +41,9 @@ func (r *run) hold(ctx context.Context, targets []*target, d time.Duration) {
 			for _, e := range t.service.Events {
 				t.watch.seenEvents[aws.ToString(e.Id)] = true // events from before the fault are not its effect
 			}
+			for _, d := range t.service.Deployments {
+				t.watch.rollout[aws.ToString(d.Id)] = d.RolloutState // so is the state the fault found
+			}
 		}
 	}
 	r.background(func() { r.recordDigests(context.WithoutCancel(ctx), targets, true) })
@@ -248,7 +251,7 @@ func (r *run) progress(t *target, svc types.Service, elapsed, total time.Duratio
 	line := strings.Join(parts, " | ")
 	if line != t.watch.lastProgress {
 		t.watch.lastProgress = line
-		r.log.WithField("service", t.name).Infof("%s/%s %s", elapsed.Truncate(time.Second), total, line)
+		r.log.WithField("service", t.name).Infof("%s/%s %s", elapsed.Truncate(time.Second), total.Round(time.Second), line)
 	}
 	r.callHook(func() {
 		if r.opts.Hooks.Progress != nil {

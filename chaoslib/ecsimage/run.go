@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -111,7 +112,7 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 			}
 		}
 		holdFor := min(r.opts.Interval, left)
-		r.log.Infof("cycle %d: injecting %d service(s) for %s", cycle, len(active), holdFor)
+		r.log.Infof("cycle %d: injecting %d service(s) for %s", cycle, len(active), holdFor.Round(time.Millisecond))
 		injected := r.forEach(active, func(t *target) bool {
 			t.report.Cycles = cycle
 			t.chaosARN = ""
