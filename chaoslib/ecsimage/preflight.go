@@ -143,11 +143,28 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 		refuse.Reasons = append(refuse.Reasons, "service has no task definition")
 		return refuse
 	}
+	// A killed run that ECS rolled back leaves its chaos revision as the family's newest, with the service's
+	// deployment configuration possibly still narrowed: look at it at the same time as the service's revision,
+	// so the check costs no extra round trip.
+	newest := make(chan *types.TaskDefinition, 1)
+	go func() {
+		out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))})
+		if err != nil {
+			newest <- nil
+			return
+		}
+		newest <- out.TaskDefinition
+	}()
 	// Always by the service's revision ARN: the family's newest revision may be another one.
 	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(tdARN),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
+	if leftover := <-newest; leftover != nil && aws.ToString(leftover.TaskDefinitionArn) != tdARN {
+		if m, isChaos, err := taskdef.ReadMarker(leftover); err == nil && isChaos {
+			refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("chaos revision %s of run %s is still ACTIVE in the family (a killed run?); run `recover` first", aws.ToString(leftover.TaskDefinitionArn), m.RunID))
+		}
+	}
 	if err != nil {
 		refuse.Reasons = append(refuse.Reasons, explainAPIError(err, "ecs:DescribeTaskDefinition"))
 		return refuse

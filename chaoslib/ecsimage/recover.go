@@ -2,6 +2,7 @@ package ecsimage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,7 +83,11 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 		sr.Restore.Action = RestoreNotNeeded
 		sr.State = StateRestored
 		sr.Restore.Completed = true
-		sr.ChaosTaskDefinitions = orphans(ctx, clients, opts, aws.ToString(svc.TaskDefinition), nil, &sr)
+		found := orphans(ctx, clients, opts, aws.ToString(svc.TaskDefinition), nil, &sr)
+		for _, o := range found {
+			sr.ChaosTaskDefinitions = append(sr.ChaosTaskDefinitions, o.arn)
+		}
+		restoreConfigurationAfterRollback(ctx, clients, opts, svc, found, &sr)
 		deregisterOrphans(ctx, clients, opts, &sr)
 		return sr
 	}
@@ -117,42 +122,96 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 	if t.report.State == StateRestored {
 		r.waitRestored(ctx, []*target{t})
 	}
-	sr.ChaosTaskDefinitions = append(sr.ChaosTaskDefinitions, orphans(ctx, clients, opts, marker.OriginalTaskDefinitionARN, sr.ChaosTaskDefinitions, &sr)...)
+	for _, o := range orphans(ctx, clients, opts, marker.OriginalTaskDefinitionARN, sr.ChaosTaskDefinitions, &sr) {
+		sr.ChaosTaskDefinitions = append(sr.ChaosTaskDefinitions, o.arn)
+	}
 	deregisterOrphans(ctx, clients, opts, &sr)
 	return sr
 }
 
-// orphans lists chaos revisions of the family that the report does not know yet, when ecs:ListTaskDefinitions is
-// granted; without it recover says which permission would let it look.
-func orphans(ctx context.Context, clients Clients, opts Options, anyRevision string, known []string, sr *ServiceReport) []string {
+// orphan is a chaos revision no service points at, with its marker.
+type orphan struct {
+	arn    string
+	marker taskdef.Marker
+}
+
+// orphans finds chaos revisions of the family that the report does not know yet: the family's newest ACTIVE
+// revision always (DescribeTaskDefinition by family needs no extra permission, and a chaos revision is registered
+// on top of the original), and the newest twenty when ecs:ListTaskDefinitions is granted.
+func orphans(ctx context.Context, clients Clients, opts Options, anyRevision string, known []string, sr *ServiceReport) []orphan {
+	family := familyOf(anyRevision)
+	var found []orphan
+	consider := func(arn string) {
+		if familyOf(arn) != family || arn == anyRevision || slices.Contains(known, arn) || slices.ContainsFunc(found, func(o orphan) bool { return o.arn == arn }) {
+			return
+		}
+		td, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil || td.TaskDefinition == nil || td.TaskDefinition.Status != types.TaskDefinitionStatusActive {
+			return
+		}
+		if m, isChaos, err := taskdef.ReadMarker(td.TaskDefinition); err == nil && isChaos {
+			found = append(found, orphan{arn: arn, marker: m})
+		}
+	}
+	if newest, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)}); err == nil && newest.TaskDefinition != nil {
+		consider(aws.ToString(newest.TaskDefinition.TaskDefinitionArn))
+	}
 	lister, ok := clients.Restore.(TaskDefinitionLister)
 	if !ok {
-		return nil
+		return found
 	}
-	family := familyOf(anyRevision)
 	out, err := lister.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{
 		FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, MaxResults: aws.Int32(orphanScanLimit),
 	})
 	if err != nil {
-		if isAccessDenied(err) {
-			opts.Logger.WithField("service", sr.Service).Info(sr.warn("ecs:ListTaskDefinitions is not granted: orphaned chaos revisions of family %s, if any, were not looked for", family))
+		if isAccessDenied(err) || errors.Is(err, errNoLister) {
+			opts.Logger.WithField("service", sr.Service).Info(sr.warn("ecs:ListTaskDefinitions is not granted: only the newest revision of family %s was checked for orphaned chaos revisions", family))
 		}
-		return nil
+		return found
 	}
-	var found []string
 	for _, arn := range out.TaskDefinitionArns {
-		if familyOf(arn) != family || slices.Contains(known, arn) || arn == anyRevision {
-			continue
-		}
-		td, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
-		if err != nil {
-			continue
-		}
-		if _, isChaos, err := taskdef.ReadMarker(td.TaskDefinition); err == nil && isChaos {
-			found = append(found, arn)
-		}
+		consider(arn)
 	}
 	return found
+}
+
+// restoreConfigurationAfterRollback handles a killed run whose service ECS already rolled back: the revision is
+// the original again, but the deployment configuration may still be the fault's. An orphan's marker holds the
+// original configuration; it goes back only while the current one differs from it just by the fault's lowered
+// maximumPercent (compare-and-set).
+func restoreConfigurationAfterRollback(ctx context.Context, clients Clients, opts Options, svc types.Service, found []orphan, sr *ServiceReport) {
+	current := aws.ToString(svc.TaskDefinition)
+	for _, o := range found {
+		if o.marker.OriginalTaskDefinitionARN != current {
+			continue
+		}
+		originalDC, err := decodeDeploymentConfiguration(o.marker.DeploymentConfiguration)
+		if err != nil {
+			sr.warn("the marker of %s holds a deployment configuration that does not decode: %v", o.arn, err)
+			continue
+		}
+		sr.OriginalTaskDefinition = current
+		sr.Restore.Action = RestoreRolledBackByECS
+		if sameDeploymentConfiguration(originalDC, svc.DeploymentConfiguration) {
+			sr.Restore.DeploymentConfigurationRestored = true
+			return
+		}
+		if !differsOnlyInMaximumPercent(originalDC, svc.DeploymentConfiguration) {
+			opts.Logger.WithField("service", sr.Service).Warn(sr.warn("the deployment configuration differs from the one run %s found in more than maximumPercent: left alone", o.marker.RunID))
+			return
+		}
+		sr.Changed = true
+		_, err = clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster: aws.String(opts.Cluster), Service: svc.ServiceArn, DeploymentConfiguration: originalDC,
+		})
+		if err != nil {
+			sr.fail(fmt.Errorf("restore the deployment configuration of %s: %s", sr.Service, explainAPIError(err, "ecs:UpdateService")))
+			return
+		}
+		sr.Restore.DeploymentConfigurationRestored = true
+		opts.Logger.WithField("service", sr.Service).Infof("ECS had rolled back run %s; restored the original deployment configuration", o.marker.RunID)
+		return
+	}
 }
 
 // deregisterOrphans deregisters the report's chaos revisions that no deployment of the service uses.
