@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/alarms"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/engine"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/events"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/probe"
@@ -36,6 +37,10 @@ type outcomeRecorder struct {
 	mu      sync.Mutex
 	res     *result.ChaosResult
 	targets map[string]result.ChaosStatus // service -> chaos status
+
+	alarmWatch *alarms.Watcher // EXPECT_ALARMS, between ChaosStarted and ChaosEnded
+	alarmsSeen *alarms.Observation
+	chaosStart time.Time
 }
 
 // kubeClients returns the cluster's clients when the binary runs in a pod or KUBECONFIG is set, else nil: outside
@@ -179,6 +184,10 @@ func (rec *outcomeRecorder) hooks(ctx context.Context) ecsimage.Hooks {
 			}
 		},
 		ChaosStarted: func() {
+			rec.chaosStart = rec.s.clock.Now()
+			if rec.s.alarmsAPI != nil {
+				rec.alarmWatch = alarms.Start(wctx, rec.s.alarmsAPI, rec.s.cfg.ExpectAlarms, rec.s.cfg.StatusCheckDelay, rec.s.clock)
+			}
 			if rec.probes != nil {
 				rec.probes.ChaosStarted(ctx)
 			}
@@ -189,6 +198,7 @@ func (rec *outcomeRecorder) hooks(ctx context.Context) ecsimage.Hooks {
 			rec.update(wctx)
 		},
 		ChaosEnded: func() {
+			rec.stopAlarmWatch(wctx)
 			if rec.probes != nil {
 				rec.probes.ChaosEnded(ctx)
 			}
@@ -203,6 +213,14 @@ func (rec *outcomeRecorder) hooks(ctx context.Context) ecsimage.Hooks {
 			rec.update(wctx)
 		},
 	}
+}
+
+func (rec *outcomeRecorder) stopAlarmWatch(ctx context.Context) {
+	if rec.alarmWatch == nil || rec.alarmsSeen != nil {
+		return
+	}
+	obs := rec.alarmWatch.Stop(ctx)
+	rec.alarmsSeen = &obs
 }
 
 func (rec *outcomeRecorder) setTarget(service string, status result.ChaosStatus) {
@@ -249,6 +267,14 @@ func (rec *outcomeRecorder) finish(ctx context.Context, report *ecsimage.Report)
 		verdicts = rec.probes.Results()
 	}
 	verdicts = append(verdicts, judgeExpectations(rec.s.cfg, report)...)
+	if len(rec.s.cfg.ExpectAlarms) > 0 {
+		rec.stopAlarmWatch(wctx)
+		passed, desc := false, "the fault never started its hold, so no alarm was watched"
+		if rec.alarmsSeen != nil {
+			passed, desc = alarms.Judge(rec.s.cfg.ExpectAlarms, *rec.alarmsSeen, rec.chaosStart)
+		}
+		verdicts = append(verdicts, probe.Judged("expect-alarms", "builtinExpectation", "OnChaos", passed, desc))
+	}
 	failedProbe := false
 	for _, v := range verdicts {
 		failedProbe = failedProbe || v.Verdict != probe.Passed

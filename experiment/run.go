@@ -11,10 +11,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/alarms"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/awsclient"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/probe"
@@ -35,6 +37,8 @@ type session struct {
 	probeDeps probe.Deps
 	// outsideCluster forces the file/stdout result even inside a pod (the demo).
 	outsideCluster bool
+	// alarmsAPI reads CloudWatch alarms for EXPECT_ALARMS; nil when none are expected.
+	alarmsAPI alarms.API
 }
 
 // runCommand is the pod's entrypoint: tunables, AWS, result, fault, result, exit code.
@@ -79,6 +83,9 @@ func (s *session) awsClients(ctx context.Context, lookupEnv func(string) (string
 		return ecsimage.Clients{}, err
 	}
 	s.log.Infof("AWS credentials: %s", source)
+	if len(s.cfg.ExpectAlarms) > 0 {
+		s.alarmsAPI = cloudwatch.NewFromConfig(awsCfg)
+	}
 	return ecsimage.Clients{
 		Chaos:   ecs.NewFromConfig(awsCfg, awsclient.ECSOptions("main")),
 		Restore: ecs.NewFromConfig(awsCfg, awsclient.ECSOptions("restore")),

@@ -30,6 +30,7 @@ func TestMotoFault(t *testing.T) {
 	t.Run("run against moto", func(t *testing.T) { testRun(t, srv) })
 	t.Run("assume role", func(t *testing.T) { testAssumeRole(t, srv) })
 	t.Run("web identity and mounted secret", func(t *testing.T) { testWebIdentity(t, srv) })
+	t.Run("alarms for EXPECT_ALARMS", func(t *testing.T) { testAlarms(t, srv) })
 }
 
 func testContext(t *testing.T) context.Context {
