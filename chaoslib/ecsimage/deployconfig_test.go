@@ -101,6 +101,7 @@ func TestOutcomePrecedence(t *testing.T) {
 		{"stopped", mk(restored), &StopCause{Reason: "sig"}, OutcomeStopped},
 		{"probe stop is a failure", mk(restored), &StopCause{Reason: "probe", HypothesisFailed: true}, OutcomeFail},
 		{"refusal only when nothing changed", mk(refused), nil, OutcomeRefused},
+		{"a stop during preflight is a stop", mk(refused), &StopCause{Reason: "sig"}, OutcomeStopped},
 	}
 	for _, tc := range cases {
 		tc.report.Stop = tc.stop

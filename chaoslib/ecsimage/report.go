@@ -226,16 +226,17 @@ func (r *Report) Outcome() Outcome {
 		changed = changed || s.Changed
 	}
 	if !changed {
-		for _, s := range r.Services {
-			if s.State == StateRefused || s.err != nil {
-				return OutcomeRefused
-			}
-		}
+		// A stop wins over the refusal it may have caused (a signal during preflight cancels its reads).
 		if r.Stop != nil && !r.Stop.HypothesisFailed {
 			return OutcomeStopped
 		}
 		if r.Stop != nil {
 			return OutcomeFail
+		}
+		for _, s := range r.Services {
+			if s.State == StateRefused || s.err != nil {
+				return OutcomeRefused
+			}
 		}
 		return OutcomeError // nothing was injected and nothing refused: the fault did not happen
 	}
