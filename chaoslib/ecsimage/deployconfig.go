@@ -21,15 +21,28 @@ func cloneDeploymentConfiguration(dc *types.DeploymentConfiguration) *types.Depl
 	if dc == nil {
 		return nil
 	}
-	data, err := json.Marshal(dc)
-	if err != nil {
-		panic("deployment configuration does not marshal: " + err.Error()) // only plain data: cannot happen
-	}
 	var out types.DeploymentConfiguration
-	if err := json.Unmarshal(data, &out); err != nil {
-		panic("deployment configuration does not unmarshal: " + err.Error())
-	}
+	mustRoundTrip(dc, &out)
 	return &out
+}
+
+// mustRoundTrip copies from into to through JSON. A deployment configuration is plain data (strings, numbers,
+// booleans, lists), so the round trip cannot fail; a failure would be a programming error.
+func mustRoundTrip(from, to any) {
+	data, err := json.Marshal(from)
+	if err == nil {
+		err = json.Unmarshal(data, to)
+	}
+	if err != nil {
+		panic("deployment configuration does not round-trip through JSON: " + err.Error())
+	}
+}
+
+// jsonValue is a deployment configuration as generic JSON values (maps keyed by the SDK's field names).
+func jsonValue(dc *types.DeploymentConfiguration) any {
+	var v any
+	mustRoundTrip(dc, &v)
+	return v
 }
 
 // encodeDeploymentConfiguration is the marker's lossless text form of a deployment configuration.
@@ -122,15 +135,7 @@ func normalized(dc *types.DeploymentConfiguration) any {
 	if dc == nil {
 		return map[string]any{}
 	}
-	data, err := json.Marshal(dc)
-	if err != nil {
-		panic("deployment configuration does not marshal: " + err.Error())
-	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		panic("deployment configuration does not unmarshal: " + err.Error())
-	}
-	return prune(v)
+	return prune(jsonValue(dc))
 }
 
 // prune drops zero values (null, false, "", 0-length) recursively, so that presence differences vanish.
@@ -191,15 +196,7 @@ func differsOnlyInMaximumPercent(original, current *types.DeploymentConfiguratio
 // cliJSON renders a deployment configuration as the aws CLI's --deployment-configuration JSON: the API's
 // lowerCamelCase member names, nulls left out, false kept (an explicit false is part of the configuration).
 func cliJSON(dc *types.DeploymentConfiguration) string {
-	data, err := json.Marshal(dc)
-	if err != nil {
-		panic("deployment configuration does not marshal: " + err.Error())
-	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		panic("deployment configuration does not unmarshal: " + err.Error())
-	}
-	out, err := json.Marshal(lowerCamel(v))
+	out, err := json.Marshal(lowerCamel(jsonValue(dc)))
 	if err != nil {
 		panic("deployment configuration does not marshal: " + err.Error())
 	}
