@@ -32,11 +32,16 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err := flags.Parse(args); err != nil {
 		return int(ecsimage.OutcomeRefused)
 	}
+	if *duration < 3 || *tasks < 1 {
+		fmt.Fprintln(stderr, "demo: --duration must be at least 3 (seconds) and --tasks at least 1")
+		return int(ecsimage.OutcomeRefused)
+	}
 	log := newLogger(stderr, func(string) (string, bool) { return "", false })
 
-	// Short data-plane timings so that image pulls fail within the demo's seconds (real ECS takes tens of seconds).
+	// Short data-plane timings so that image pulls fail within the demo's seconds (real ECS takes tens of seconds):
+	// the first chaos task fails about 1.5 s after the inject, so even a 3 s demo shows the effect.
 	sim := ecssim.New(ecssim.Options{Timing: ecssim.Timing{
-		Provisioning: time.Second, PendingToRunning: 2 * time.Second, PullFailure: 3 * time.Second, StopDuration: time.Second, LaunchBackoff: 2 * time.Second,
+		Provisioning: 500 * time.Millisecond, PendingToRunning: time.Second, PullFailure: time.Second, StopDuration: 500 * time.Millisecond, LaunchBackoff: 2 * time.Second,
 	}})
 	defer sim.Close()
 	listener, err := net.Listen("tcp", "127.0.0.1:0")

@@ -364,7 +364,7 @@ func (r *run) judgeEffect(t *target) {
 		t.report.NotEffectiveReason = ""
 		return
 	}
-	o := t.report.Observations
+	o := &t.report.Observations // by pointer: DigestsBefore may be written by the background digest read
 	switch {
 	case o.ChaosRunningMax > 0:
 		t.report.NotEffectiveReason = fmt.Sprintf("the chaos image %s pulled: chaos tasks reached RUNNING (choose an IMAGE that does not exist, e.g. one without a tag)", r.opts.Image.Reference)

@@ -34,7 +34,7 @@ func (l *loader) credentialsFile(secret, path, profile string) {
 		l.problems.add(envAuthenticationSecret, where+" is not an AWS credentials file", ruleCredentialsFile)
 		return
 	}
-	selected, byName := profile, "AWS_PROFILE"
+	selected, byName := profile, "the selected profile"
 	if selected == "" {
 		selected, byName = "default", "the default profile"
 	}

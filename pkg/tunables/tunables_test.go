@@ -323,7 +323,7 @@ func TestLoadRejects(t *testing.T) {
 		{"no default profile", withSecret(map[string]string{}), map[string]*string{DefaultSharedCredentialsFile: file(strings.Replace(validCredentials, "[default]", "[ops]", 1))},
 			Problem{"AWS_PROFILE", "is not set and " + secretWhere + " has no [default] profile; allowed: " + ruleProfile}},
 		{"selected profile without credentials", withSecret(map[string]string{"AWS_PROFILE": "empty"}), map[string]*string{DefaultSharedCredentialsFile: file(validCredentials + "[empty]\nregion = us-east-1\n")},
-			Problem{"AWS_PROFILE", "AWS_PROFILE in " + secretWhere + " holds no credentials; allowed: " + ruleProfile}},
+			Problem{"AWS_PROFILE", "the selected profile in " + secretWhere + " holds no credentials; allowed: " + ruleProfile}},
 		{"namespace invalid", with(map[string]string{"CHAOS_NAMESPACE": "Litmus_NS"}), nil,
 			Problem{"CHAOS_NAMESPACE", `"Litmus_NS" is not a namespace name; allowed: ` + ruleNamespace}},
 		{"pod namespace invalid", with(map[string]string{"POD_NAMESPACE": "a.b"}), nil,

@@ -1,0 +1,451 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+)
+
+// experimentBinary is the race-enabled build of ./experiment; TestMain sets it once, before any test runs, and
+// nothing writes it afterwards.
+var experimentBinary string
+
+// moduleRoot is the directory of go.mod; TestMain sets it with experimentBinary.
+var moduleRoot string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+// buildAndRun builds the binary the way the image does (plus -race) and runs the tests. A failed build fails
+// the package: a test of the binary that cannot build it must not pass.
+func buildAndRun(m *testing.M) int {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
+		fmt.Fprintf(os.Stderr, "e2e: cannot find the module root with go env GOMOD: %v\n", err)
+		return 1
+	}
+	moduleRoot = filepath.Dir(strings.TrimSpace(string(gomod)))
+	dir, err := os.MkdirTemp("", "e2e-experiment-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	experimentBinary = filepath.Join(dir, "experiment")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", experimentBinary, "./experiment")
+	build.Dir = moduleRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build -race ./experiment: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+const (
+	clusterName = "chaos"
+	serviceName = "web"
+	family      = "web"
+	// originalImage is pullable in the simulator; the chaos image (IMAGE's default nginx with a non-existent
+	// tag) is not.
+	originalImage = "nginx:1.27"
+	desiredTasks  = 2
+	// processTimeout bounds every child process; the context kills it when a test hangs.
+	processTimeout = 90 * time.Second
+	envAccessKeyID = "AKIDE2EFAKEACCESSKEY"
+	// envSecretKey is the fake secret access key in the child's environment: it must never be printed.
+	envSecretKey = "e2eEnvSecretValue-DO-NOT-PRINT-0f3a9c"
+)
+
+// simTiming is a data plane fast enough for holds of a few seconds: chaos tasks fail their pull in about 1.2 s.
+func simTiming() ecssim.Timing {
+	return ecssim.Timing{
+		Provisioning:     200 * time.Millisecond,
+		PendingToRunning: 300 * time.Millisecond,
+		PullFailure:      time.Second,
+		StopDuration:     200 * time.Millisecond,
+		LaunchBackoff:    500 * time.Millisecond,
+	}
+}
+
+// originalDeploymentConfiguration leaves room above 100 %, so TASK_REPLICA_AFFECTED_PERC=50 makes the fault
+// change maximumPercent to 150 and a restore has to put 200 back.
+func originalDeploymentConfiguration() *types.DeploymentConfiguration {
+	return &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)}
+}
+
+// fixture is one simulator with one steady service, as the pod finds it in AWS.
+type fixture struct {
+	sim    *ecssim.Simulator
+	client *ecs.Client
+	// url serves the simulator to the binary through signingRecorder, which notes the access key id of each
+	// request.
+	url     string
+	signers *signingRecorder
+	// original is the service as DescribeServices showed it before the binary ran.
+	original types.Service
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	signers := &signingRecorder{next: sim.Handler()}
+	server := httptest.NewServer(signers)
+	t.Cleanup(func() {
+		server.CloseClientConnections()
+		server.Close()
+	})
+	sim.AddImage(originalImage, "")
+	ctx := testContext(t, 30*time.Second)
+	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
+		Cluster: clusterName, Service: serviceName, Family: family, Image: originalImage,
+		DesiredCount: desiredTasks, DeploymentConfiguration: originalDeploymentConfiguration(),
+	}); err != nil {
+		t.Fatalf("seed the simulator: %v", err)
+	}
+	f := &fixture{sim: sim, client: client, url: server.URL, signers: signers}
+	f.original = f.service(t)
+	if f.original.DeploymentConfiguration == nil || aws.ToInt32(f.original.DeploymentConfiguration.MaximumPercent) != 200 {
+		t.Fatalf("seeded service has deployment configuration %+v, want maximumPercent 200", f.original.DeploymentConfiguration)
+	}
+	// The binary's requests are what the tests look at; the seeding is not.
+	sim.ResetRequests()
+	return f
+}
+
+// signingRecorder passes requests to the simulator and records which access key id signed them (SigV4's
+// Authorization header names it), so a test can tell which credentials the binary chose.
+type signingRecorder struct {
+	next http.Handler
+	mu   sync.Mutex
+	keys map[string]int
+}
+
+var credentialPattern = regexp.MustCompile(`Credential=([A-Z0-9]+)/`)
+
+func (s *signingRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := "unsigned"
+	if m := credentialPattern.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+		key = m[1]
+	}
+	s.mu.Lock()
+	if s.keys == nil {
+		s.keys = map[string]int{}
+	}
+	s.keys[key]++
+	s.mu.Unlock()
+	s.next.ServeHTTP(w, r)
+}
+
+// accessKeys returns how many requests each access key id signed.
+func (s *signingRecorder) accessKeys() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.keys)
+}
+
+// env is the pod's environment: only what is set here reaches the child (no KUBECONFIG, no
+// KUBERNETES_SERVICE_HOST, no AWS variables of the machine), with fake static credentials and a HOME without an
+// ~/.aws directory.
+func (f *fixture) env(t *testing.T, overrides map[string]string) map[string]string {
+	env := map[string]string{
+		"PATH":                             os.Getenv("PATH"),
+		"HOME":                             t.TempDir(),
+		"AWS_ACCESS_KEY_ID":                "AKIDE2EFAKEACCESSKEY",
+		"AWS_SECRET_ACCESS_KEY":            envSecretKey,
+		"AWS_ENDPOINT_URL_ECS":             f.url,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"CLUSTER_NAME":                     clusterName,
+		"SERVICE_NAME":                     serviceName,
+		"REGION":                           "us-east-1",
+		"TASK_REPLICA_AFFECTED_PERC":       "50",
+		"TOTAL_CHAOS_DURATION":             "3",
+		"CHAOS_INTERVAL":                   "3",
+		"STATUS_CHECK_DELAY":               "1",
+		"STATUS_CHECK_TIMEOUT":             "30",
+		"TERMINATION_GRACE_PERIOD_SECONDS": "10",
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return env
+}
+
+func (f *fixture) service(t *testing.T) types.Service {
+	t.Helper()
+	ctx := testContext(t, 10*time.Second)
+	out, err := f.client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe service %s: %v (%d services)", serviceName, err, len(out.Services))
+	}
+	return out.Services[0]
+}
+
+// revisions returns the status of every revision of the family, by ARN.
+func (f *fixture) revisions(t *testing.T) map[string]types.TaskDefinitionStatus {
+	t.Helper()
+	ctx := testContext(t, 10*time.Second)
+	got := map[string]types.TaskDefinitionStatus{}
+	for _, status := range []types.TaskDefinitionStatus{types.TaskDefinitionStatusActive, types.TaskDefinitionStatusInactive} {
+		out, err := f.client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: status})
+		if err != nil {
+			t.Fatalf("list task definitions %s: %v", status, err)
+		}
+		for _, arn := range out.TaskDefinitionArns {
+			got[arn] = status
+		}
+	}
+	return got
+}
+
+// assertRestored checks what the spec promises after a run: the service on its original revision and
+// deployment configuration, a single completed deployment, and every chaos revision INACTIVE.
+func (f *fixture) assertRestored(t *testing.T) {
+	t.Helper()
+	svc := f.service(t)
+	if got, want := aws.ToString(svc.TaskDefinition), aws.ToString(f.original.TaskDefinition); got != want {
+		t.Errorf("service runs %s, want the original %s", got, want)
+	}
+	if got, want := describeDeploymentConfiguration(svc.DeploymentConfiguration), describeDeploymentConfiguration(f.original.DeploymentConfiguration); got != want {
+		t.Errorf("deployment configuration after the run:\n got %s\nwant %s", got, want)
+	}
+	revs := f.revisions(t)
+	originalARN := aws.ToString(f.original.TaskDefinition)
+	if revs[originalARN] != types.TaskDefinitionStatusActive {
+		t.Errorf("original revision %s is %q, want ACTIVE", originalARN, revs[originalARN])
+	}
+	chaos := 0
+	for arn, status := range revs {
+		if arn == originalARN {
+			continue
+		}
+		chaos++
+		if status != types.TaskDefinitionStatusInactive {
+			t.Errorf("chaos revision %s is %s, want INACTIVE", arn, status)
+		}
+	}
+	if chaos == 0 {
+		t.Errorf("no chaos revision was registered in family %s: %v", family, revs)
+	}
+}
+
+// describeDeploymentConfiguration prints the members the fault reads and writes back, numbers rather than
+// pointers.
+func describeDeploymentConfiguration(dc *types.DeploymentConfiguration) string {
+	if dc == nil {
+		return "<nil>"
+	}
+	breaker, alarms := "<nil>", "<nil>"
+	if b := dc.DeploymentCircuitBreaker; b != nil {
+		breaker = fmt.Sprintf("enable=%v rollback=%v", b.Enable, b.Rollback)
+	}
+	if a := dc.Alarms; a != nil {
+		alarms = fmt.Sprintf("enable=%v rollback=%v names=%v", a.Enable, a.Rollback, a.AlarmNames)
+	}
+	return fmt.Sprintf("maximumPercent=%d minimumHealthyPercent=%d strategy=%q circuitBreaker={%s} alarms={%s}",
+		aws.ToInt32(dc.MaximumPercent), aws.ToInt32(dc.MinimumHealthyPercent), dc.Strategy, breaker, alarms)
+}
+
+// mutations lists the mutating requests of the log as "Operation: summary".
+func mutations(sim *ecssim.Simulator) []string {
+	var out []string
+	for _, r := range sim.Requests() {
+		if r.Mutating {
+			out = append(out, r.Operation+": "+r.Summary)
+		}
+	}
+	return out
+}
+
+func countOperation(sim *ecssim.Simulator, operation string, onlySucceeded bool) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Operation == operation && (!onlySucceeded || r.ErrorCode == "") {
+			n++
+		}
+	}
+	return n
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	// exitedAt is set before done is closed.
+	exitedAt time.Time
+	waitErr  error
+}
+
+// start runs the binary with exactly env as its environment. The process is killed when processTimeout passes
+// or the test ends.
+func start(t *testing.T, env map[string]string, args ...string) *process {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	p := &process{done: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, experimentBinary, args...)
+	p.cmd.Env = envList(env)
+	p.cmd.Stdout = &p.stdout
+	p.cmd.Stderr = &p.stderr
+	p.cmd.WaitDelay = 5 * time.Second
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start %s: %v", experimentBinary, err)
+	}
+	go func() {
+		defer cancel()
+		p.waitErr = p.cmd.Wait()
+		p.exitedAt = time.Now()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	return p
+}
+
+// wait returns the exit code (-1 when a signal killed the process) once the process has ended.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	<-p.done
+	if p.cmd.ProcessState == nil {
+		t.Fatalf("experiment did not run: %v", p.waitErr)
+	}
+	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector reported a data race in the binary:\n%s", p.stderr.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *process) signal(t *testing.T, sig syscall.Signal) time.Time {
+	t.Helper()
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("send %v: %v", sig, err)
+	}
+	return sent
+}
+
+// runExperiment runs the binary to its end and returns its exit code.
+func runExperiment(t *testing.T, env map[string]string, args ...string) (*process, int) {
+	t.Helper()
+	p := start(t, env, args...)
+	return p, p.wait(t)
+}
+
+func envList(env map[string]string) []string {
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	sort.Strings(list)
+	return list
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// chaosResult is the part of the Litmus ChaosResult these tests read, decoded independently of pkg/result so
+// that a bug there cannot hide one in the output.
+type chaosResult struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Status struct {
+		ExperimentStatus struct {
+			Phase       string `json:"phase"`
+			Verdict     string `json:"verdict"`
+			ErrorOutput *struct {
+				ErrorCode string `json:"errorCode"`
+				Reason    string `json:"reason"`
+			} `json:"errorOutput"`
+		} `json:"experimentStatus"`
+		History struct {
+			Targets []struct {
+				Name        string `json:"name"`
+				Kind        string `json:"kind"`
+				ChaosStatus string `json:"chaosStatus"`
+			} `json:"targets"`
+		} `json:"history"`
+	} `json:"status"`
+}
+
+// parseResult decodes stdout, which must hold exactly one ChaosResult document.
+func parseResult(t *testing.T, stdout string) chaosResult {
+	t.Helper()
+	var docs []string
+	for _, doc := range strings.Split("\n"+stdout, "\n---\n") {
+		if strings.TrimSpace(doc) != "" {
+			docs = append(docs, doc)
+		}
+	}
+	if len(docs) != 1 {
+		t.Fatalf("stdout holds %d YAML documents, want exactly one ChaosResult:\n%s", len(docs), stdout)
+	}
+	var r chaosResult
+	if err := yaml.Unmarshal([]byte(docs[0]), &r); err != nil {
+		t.Fatalf("stdout is not a ChaosResult: %v\n%s", err, stdout)
+	}
+	if r.APIVersion != "litmuschaos.io/v1alpha1" || r.Kind != "ChaosResult" {
+		t.Fatalf("stdout is %s %s, want litmuschaos.io/v1alpha1 ChaosResult", r.APIVersion, r.Kind)
+	}
+	return r
+}
+
+// latch closes a channel the first time a condition holds; the simulator calls OnRequest from its handler
+// goroutines.
+type latch struct {
+	mu     sync.Mutex
+	fired  bool
+	signal chan struct{}
+}
+
+func newLatch() *latch { return &latch{signal: make(chan struct{})} }
+
+func (o *latch) fire() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.fired {
+		o.fired = true
+		close(o.signal)
+	}
+}
+
+// await waits for the channel or fails the test after d.
+func await(t *testing.T, c <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+}
