@@ -23,6 +23,9 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 )
 
+// probeStop is the cause of a run stopped by a failing stopOnFailure probe: a failed hypothesis, not an abort.
+var probeStop = &ecsimage.StopCause{Reason: "a stopOnFailure probe failed", HypothesisFailed: true}
+
 // resultWriteTimeout bounds each write of the result and the final flush of events.
 const resultWriteTimeout = 10 * time.Second
 
@@ -38,7 +41,8 @@ type outcomeRecorder struct {
 	res     *result.ChaosResult
 	targets map[string]result.ChaosStatus // service -> chaos status
 
-	alarmWatch *alarms.Watcher // EXPECT_ALARMS, between ChaosStarted and ChaosEnded
+	cancel     context.CancelCauseFunc // stops the run; set by watchForStops
+	alarmWatch *alarms.Watcher         // EXPECT_ALARMS, between ChaosStarted and ChaosEnded
 	alarmsSeen *alarms.Observation
 	chaosStart time.Time
 }
@@ -151,6 +155,7 @@ func fileWriter(s *session) (result.Writer, error) {
 
 // watchForStops cancels the run when the ChaosEngine is set to stop or a stopOnFailure probe fails.
 func (rec *outcomeRecorder) watchForStops(ctx context.Context, cancel context.CancelCauseFunc) {
+	rec.cancel = cancel
 	if rec.engine != nil {
 		stopped := rec.engine.Watch(ctx)
 		go func() {
@@ -165,7 +170,7 @@ func (rec *outcomeRecorder) watchForStops(ctx context.Context, cancel context.Ca
 		go func() {
 			select {
 			case <-rec.probes.StopRequested():
-				cancel(&ecsimage.StopCause{Reason: "a stopOnFailure probe failed", HypothesisFailed: true})
+				cancel(probeStop)
 			case <-ctx.Done():
 			}
 		}()
@@ -181,6 +186,13 @@ func (rec *outcomeRecorder) hooks(ctx context.Context) ecsimage.Hooks {
 			rec.events.Normal(wctx, "PreChaosCheck", fmt.Sprintf("preflight passed for %d ECS service(s) in cluster %s", len(services), rec.s.cfg.ClusterName))
 			if rec.probes != nil {
 				rec.probes.PreChaos(ctx)
+				// A stopOnFailure probe that failed before the chaos must stop the run before the first injection,
+				// not whenever the watching goroutine gets to it.
+				select {
+				case <-rec.probes.StopRequested():
+					rec.cancel(probeStop)
+				default:
+				}
 			}
 		},
 		ChaosStarted: func() {

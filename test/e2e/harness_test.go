@@ -110,6 +110,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, originalDeploymentConfiguration())
+}
+
+// newFixtureWith seeds the service with the given deployment configuration (for example a circuit breaker).
+func newFixtureWith(t *testing.T, dc *types.DeploymentConfiguration) *fixture {
+	t.Helper()
 	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
 	signers := &signingRecorder{next: sim.Handler()}
 	server := httptest.NewServer(signers)
@@ -121,7 +127,7 @@ func newFixture(t *testing.T) *fixture {
 	ctx := testContext(t, 30*time.Second)
 	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
 		Cluster: clusterName, Service: serviceName, Family: family, Image: originalImage,
-		DesiredCount: desiredTasks, DeploymentConfiguration: originalDeploymentConfiguration(),
+		DesiredCount: desiredTasks, DeploymentConfiguration: dc,
 	}); err != nil {
 		t.Fatalf("seed the simulator: %v", err)
 	}
@@ -382,13 +388,23 @@ type chaosResult struct {
 	} `json:"metadata"`
 	Status struct {
 		ExperimentStatus struct {
-			Phase       string `json:"phase"`
-			Verdict     string `json:"verdict"`
+			Phase                  string `json:"phase"`
+			Verdict                string `json:"verdict"`
+			ProbeSuccessPercentage string `json:"probeSuccessPercentage"`
 			ErrorOutput *struct {
 				ErrorCode string `json:"errorCode"`
 				Reason    string `json:"reason"`
 			} `json:"errorOutput"`
 		} `json:"experimentStatus"`
+		ProbeStatuses []struct {
+			Name   string `json:"name"`
+			Type   string `json:"type"`
+			Mode   string `json:"mode"`
+			Status struct {
+				Verdict     string `json:"verdict"`
+				Description string `json:"description"`
+			} `json:"status"`
+		} `json:"probeStatuses"`
 		History struct {
 			Targets []struct {
 				Name        string `json:"name"`
