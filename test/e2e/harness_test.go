@@ -391,7 +391,7 @@ type chaosResult struct {
 			Phase                  string `json:"phase"`
 			Verdict                string `json:"verdict"`
 			ProbeSuccessPercentage string `json:"probeSuccessPercentage"`
-			ErrorOutput *struct {
+			ErrorOutput            *struct {
 				ErrorCode string `json:"errorCode"`
 				Reason    string `json:"reason"`
 			} `json:"errorOutput"`
