@@ -11,7 +11,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -92,10 +91,6 @@ func newOutcomeRecorder(ctx context.Context, s *session) (*outcomeRecorder, erro
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes client: %w", err)
 		}
-		core, err := kubernetes.NewForConfig(restCfg)
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes client: %w", err)
-		}
 		rec.writer = result.NewKubeWriter(dyn, s.cfg.ChaosNamespace)
 		if s.cfg.ChaosEngine != "" {
 			rec.engine = engine.New(dyn, s.cfg.ChaosNamespace, s.cfg.ChaosEngine, engine.Options{})
@@ -117,8 +112,12 @@ func newOutcomeRecorder(ctx context.Context, s *session) (*outcomeRecorder, erro
 		if s.cfg.ChaosEngine != "" {
 			subject = events.ChaosEngine(s.cfg.ChaosNamespace, s.cfg.ChaosEngine, rec.res.EngineUID)
 		}
-		rec.events = events.NewKubeRecorder(core.CoreV1(), subject, events.Options{Host: s.cfg.PodName, Logger: s.log})
-		s.probeDeps = probe.Deps{Kube: dyn, KubeCore: core, Namespace: s.cfg.ChaosNamespace}
+		rec.events = events.NewKubeRecorder(dyn, subject, events.Options{Host: s.cfg.PodName, Logger: s.log})
+		pods, err := probe.NewPods(restCfg)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes client: %w", err)
+		}
+		s.probeDeps = probe.Deps{Kube: dyn, Pods: pods, Namespace: s.cfg.ChaosNamespace}
 	}
 	if s.cfg.ProbesFile != "" && len(defs) == 0 {
 		data, err := os.ReadFile(s.cfg.ProbesFile)

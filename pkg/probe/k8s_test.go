@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"k8s.io/client-go/rest"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,7 @@ func TestK8sAndSourceProbesAgainstRealAPIServer(t *testing.T) {
 			}
 		}()
 		time.Sleep(100 * time.Millisecond) // let the watch start
-		r := NewRunner(defs, Deps{Clock: clock.NewScaled(speed), KubeCore: core, Namespace: ns, ServiceAccount: "probe-runner"})
+		r := NewRunner(defs, Deps{Clock: clock.NewScaled(speed), Pods: mustPods(t, cluster.Config), Namespace: ns, ServiceAccount: "probe-runner"})
 		started := time.Now()
 		r.PreChaos(ctx)
 		res := r.Results()[0]
@@ -227,4 +228,13 @@ func TestParseReadsProbesFromALitmusChaosEngine(t *testing.T) {
 	if defs[0].HTTP.ResponseTimeout != 0 {
 		t.Fatalf("responseTimeout survived Litmus's CRD (%v): update README.md", defs[0].HTTP.ResponseTimeout)
 	}
+}
+
+func mustPods(t *testing.T, cfg *rest.Config) Pods {
+	t.Helper()
+	pods, err := NewPods(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pods
 }

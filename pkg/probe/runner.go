@@ -10,7 +10,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
@@ -19,11 +18,11 @@ import (
 // dependency is missing fails with a description saying so.
 type Deps struct {
 	Clock      clock.Clock
-	Kube       dynamic.Interface    // k8sProbe
-	KubeCore   kubernetes.Interface // cmdProbe in source mode
-	Namespace  string               // where source-mode pods run (the chaos namespace)
-	HTTPClient *http.Client         // httpProbe and promProbe; nil means a default client
-	Logger     logrus.FieldLogger   // nil means discard
+	Kube       dynamic.Interface  // k8sProbe
+	Pods       Pods               // cmdProbe in source mode; NewPods makes one
+	Namespace  string             // where source-mode pods run (the chaos namespace)
+	HTTPClient *http.Client       // httpProbe and promProbe; nil means a default client
+	Logger     logrus.FieldLogger // nil means discard
 	// ServiceAccount runs source-mode pods; Litmus uses the experiment pod's own. Empty: the namespace default.
 	ServiceAccount string
 	// Shell runs inline cmdProbes as Shell -c command; empty means /bin/sh. Without it, see cmd.go.

@@ -34,16 +34,15 @@ type sourceChecker struct {
 }
 
 func (s *sourceChecker) check(ctx context.Context) (string, error) {
-	core := s.deps.KubeCore
-	if core == nil {
+	pods := s.deps.Pods
+	if pods == nil {
 		return "", fmt.Errorf("source mode needs the Kubernetes API, which is not configured for this run")
 	}
 	namespace := s.deps.Namespace
 	if namespace == "" {
 		return "", fmt.Errorf("source mode needs a namespace for its pod (CHAOS_NAMESPACE)")
 	}
-	pods := core.CoreV1().Pods(namespace)
-	created, err := pods.Create(ctx, s.podSpec(), metav1.CreateOptions{})
+	created, err := pods.Create(ctx, namespace, s.podSpec())
 	if err != nil {
 		return "", fmt.Errorf("could not create the source pod in %s: %w", namespace, err)
 	}
@@ -52,8 +51,7 @@ func (s *sourceChecker) check(ctx context.Context) (string, error) {
 		// The pod is removed whatever happened, with its own bound: ctx may already be over.
 		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 		defer cancel()
-		zero := int64(0)
-		_ = pods.Delete(delCtx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		_ = pods.Delete(delCtx, namespace, name)
 	}()
 
 	poll := pollInterval(s.def.Run.ProbeTimeout)
@@ -66,7 +64,7 @@ func (s *sourceChecker) check(ctx context.Context) (string, error) {
 		if !clock.Sleep(s.deps.Clock, poll, ctx.Done()) {
 			return "", fmt.Errorf("source pod %s/%s did not finish: %w (%s)", namespace, name, context.Cause(ctx), podState(last))
 		}
-		pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+		pod, err := pods.Get(ctx, namespace, name)
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("source pod %s/%s did not finish: %w (%s)", namespace, name, context.Cause(ctx), podState(last))
@@ -78,10 +76,7 @@ func (s *sourceChecker) check(ctx context.Context) (string, error) {
 }
 
 func (s *sourceChecker) judge(ctx context.Context, namespace string, pod *corev1.Pod) (string, error) {
-	limit := int64(maxBody)
-	raw, err := s.deps.KubeCore.CoreV1().Pods(namespace).GetLogs(pod.Name, &corev1.PodLogOptions{
-		Container: sourceContainer, LimitBytes: &limit,
-	}).DoRaw(ctx)
+	raw, err := s.deps.Pods.Logs(ctx, namespace, pod.Name, sourceContainer, maxBody)
 	if err != nil {
 		return "", fmt.Errorf("source pod %s/%s finished (%s) but its output could not be read: %w", namespace, pod.Name, pod.Status.Phase, err)
 	}
