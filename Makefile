@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
+KUBECTL ?= kubectl
+IMAGE ?= ghcr.io/ecschaos/ecs-invalid-container-image
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The race detector is on in every test run; long packages get an explicit timeout.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
@@ -23,6 +25,7 @@ prepare: ## install and build what the integration tests need (Prometheus, moto 
 
 test: prepare ## the whole test suite: unit and integration, race detector on
 	$(GO) test $(TEST_FLAGS) ./...
+	cd build/oci && $(GO) test $(TEST_FLAGS) ./...
 
 test-unit: ## unit tests only (no external servers)
 	$(GO) test $(TEST_FLAGS) ./pkg/... ./chaoslib/... ./experiment/...
@@ -34,9 +37,24 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	cd build/oci && $(GO) vet ./... && $(STATICCHECK) ./...
 
 fuzz: ## a short run of every fuzz target (FUZZTIME=10s each)
 	bash test/fuzz.sh $${FUZZTIME:-10s}
+
+bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
+	bash bench/run.sh
+
+image: ## build the image with Docker (distroless, non-root) and its -shell variant
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --target shell -t $(IMAGE):$(VERSION)-shell .
+
+image-oci: ## assemble the same image without Docker into dist/oci and dist/image.tar; prints its size
+	cd build/oci && $(GO) run . -version $(VERSION) -out $(CURDIR)/dist
+
+manifests: ## render the Kubernetes manifests into dist/manifests.yaml
+	@mkdir -p dist
+	$(KUBECTL) kustomize manifests > dist/manifests.yaml
 
 clean: ## remove build output
 	rm -rf bin dist
