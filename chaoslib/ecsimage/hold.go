@@ -46,7 +46,9 @@ func (r *run) hold(ctx context.Context, targets []*target, d time.Duration) {
 			}
 		}
 	}
-	r.background(func() { r.recordDigests(context.WithoutCancel(ctx), targets, true) })
+	// The digests of the original tasks are read once the chaos is on: they do not delay the inject, and the
+	// hold's deadline timer is already running.
+	r.recordDigests(ctx, targets, true)
 	for {
 		r.observe(ctx, targets, start, d)
 		poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
@@ -305,16 +307,17 @@ func (r *run) recordDigests(ctx context.Context, targets []*target, before bool)
 	for _, t := range targets {
 		digests, err := r.originalDigests(ctx, t)
 		if err != nil {
-			r.log.WithField("service", t.name).Debugf("reading image digests failed: %v", err)
+			if ctx.Err() == nil {
+				r.log.WithField("service", t.name).Warn(t.report.warn("reading the image digests of the original tasks failed: %s",
+					explainAPIError(err, "ecs:ListTasks and ecs:DescribeTasks")))
+			}
 			continue
 		}
-		r.mu.Lock()
 		if before {
 			t.report.Observations.DigestsBefore = digests
 		} else {
 			t.report.Observations.ChangedDigests = changedDigests(t.report.Observations.DigestsBefore, digests)
 		}
-		r.mu.Unlock()
 	}
 }
 
@@ -364,7 +367,7 @@ func (r *run) judgeEffect(t *target) {
 		t.report.NotEffectiveReason = ""
 		return
 	}
-	o := &t.report.Observations // by pointer: DigestsBefore may be written by the background digest read
+	o := &t.report.Observations
 	switch {
 	case o.ChaosRunningMax > 0:
 		t.report.NotEffectiveReason = fmt.Sprintf("the chaos image %s pulled: chaos tasks reached RUNNING (choose an IMAGE that does not exist, e.g. one without a tag)", r.opts.Image.Reference)

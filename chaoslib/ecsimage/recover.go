@@ -214,15 +214,22 @@ func restoreConfigurationAfterRollback(ctx context.Context, clients Clients, opt
 	}
 }
 
-// deregisterOrphans deregisters the report's chaos revisions that no deployment of the service uses.
+// deregisterOrphans deregisters the report's chaos revisions, except while the service may still use one: after a
+// failed restore the manual steps deregister it once the service is back.
 func deregisterOrphans(ctx context.Context, clients Clients, opts Options, sr *ServiceReport) {
+	if sr.State == StateRestoreFailed {
+		return
+	}
 	for _, arn := range sr.ChaosTaskDefinitions {
 		if slices.Contains(sr.Restore.Deregistered, arn) || slices.Contains(sr.Restore.DeregisterFailed, arn) {
 			continue
 		}
 		if _, err := clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 			sr.Restore.DeregisterFailed = append(sr.Restore.DeregisterFailed, arn)
-			opts.Logger.WithField("service", sr.Service).Warn(sr.warn("could not deregister chaos revision %s: %s", arn, explainAPIError(err, "ecs:DeregisterTaskDefinition")))
+			step := fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", arn, opts.Region)
+			sr.Restore.ManualSteps = append(sr.Restore.ManualSteps, step)
+			sr.fail(fmt.Errorf("chaos revision %s is still ACTIVE: %s; run: %s", arn, explainAPIError(err, "ecs:DeregisterTaskDefinition"), step))
+			opts.Logger.WithField("service", sr.Service).Error(sr.Error)
 			continue
 		}
 		sr.Changed = true

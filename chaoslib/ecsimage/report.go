@@ -263,6 +263,8 @@ func (s ServiceReport) outcome(stop *StopCause) Outcome {
 		return OutcomeError
 	case !s.Restore.Completed:
 		return OutcomeError
+	case len(s.Restore.DeregisterFailed) > 0:
+		return OutcomeError // an ACTIVE chaos revision is the family's newest, and every later preflight refuses
 	}
 	return OutcomePass
 }
@@ -277,7 +279,7 @@ func (r *Report) RecoverOutcome() Outcome {
 		switch {
 		case s.State == StateRestoreFailed:
 			worst = Worse(worst, OutcomeRestoreFailed)
-		case s.err != nil:
+		case s.err != nil, len(s.Restore.DeregisterFailed) > 0:
 			worst = Worse(worst, OutcomeError)
 		}
 	}

@@ -113,7 +113,10 @@ func (r *run) restore(ctx context.Context, t *target) {
 		r.restoreConfiguration(ctx, t, svc)
 	default:
 		t.report.Restore.Action = RestoreLeftToThirdParty
-		log.Warn(t.report.warn("service now runs %s, deployed by someone else during the fault: left alone (revision and deployment configuration)", current))
+		log.Warn(t.report.warn("service now runs %s, deployed by someone else during the fault: their revision is left alone", current))
+		// A deploy that names no configuration inherits the fault's narrowed one: it goes back under the same
+		// compare-and-set rule as after an ECS rollback (only while it is exactly what the fault set).
+		r.restoreConfiguration(ctx, t, svc)
 	}
 	t.report.State = StateRestored
 }
@@ -138,7 +141,7 @@ func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Ser
 		t.report.Restore.DeploymentConfigurationRestored = true
 		log.Info("restored the original deployment configuration")
 	default:
-		log.Warn(t.report.warn("the deployment configuration was changed by someone else during the fault: left alone"))
+		log.Warn(t.report.warn("the deployment configuration was changed by someone else during the fault: left alone (the original was %s)", cliJSON(t.originalDC)))
 	}
 }
 
@@ -176,8 +179,12 @@ func (r *run) deregisterChaos(ctx context.Context, t *target) {
 		_, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil {
 			t.report.Restore.DeregisterFailed = append(t.report.Restore.DeregisterFailed, arn)
-			r.log.WithField("service", t.name).Warn(t.report.warn("could not deregister chaos revision %s (%s); it is harmless once no service uses it: aws ecs deregister-task-definition --task-definition %s --region %s",
-				arn, explainAPIError(err, "ecs:DeregisterTaskDefinition"), arn, r.opts.Region))
+			step := fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", arn, r.opts.Region)
+			t.report.Restore.ManualSteps = append(t.report.Restore.ManualSteps, step)
+			// An ACTIVE chaos revision stays the family's newest (pipelines deploying "latest" pick it up) and every
+			// later preflight refuses: the run is not a pass.
+			t.report.fail(fmt.Errorf("chaos revision %s is still ACTIVE: %s; run: %s", arn, explainAPIError(err, "ecs:DeregisterTaskDefinition"), step))
+			r.log.WithField("service", t.name).Error(t.report.Error)
 			continue
 		}
 		t.report.Restore.Deregistered = append(t.report.Restore.Deregistered, arn)

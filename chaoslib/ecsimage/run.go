@@ -20,9 +20,7 @@ type run struct {
 	opts    Options
 	log     logrus.FieldLogger
 
-	mu           sync.Mutex // guards reports read by hooks while background reads write digests
 	hookMu       sync.Mutex // hooks are called one at a time, although services are injected in parallel
-	bg           sync.WaitGroup
 	chaosStarted bool
 	chaosEnded   bool
 }
@@ -46,7 +44,6 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		targets[i] = &target{name: name, report: &report.Services[i]}
 	}
 	defer func() {
-		r.bg.Wait()
 		report.Stop = stopCause(ctx)
 		report.EndedAt = opts.Clock.Now()
 	}()
@@ -242,19 +239,11 @@ func (r *run) callHook(call func()) {
 	call()
 }
 
-func (r *run) background(fn func()) {
-	r.bg.Add(1)
-	go func() {
-		defer r.bg.Done()
-		fn()
-	}()
-}
-
+// snapshot is a copy of a service's report for a hook; the maps and slices it shares are only appended to or
+// replaced by the goroutine that calls the hooks.
 func (r *run) snapshot(t *target) ServiceReport {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	s := *t.report
-	s.Observations.DigestsBefore = nil // shared map: hooks get the rest
+	s.Observations.DigestsBefore = nil // a map the hook must not write into
 	return s
 }
 
