@@ -93,7 +93,7 @@ func newOutcomeRecorder(ctx context.Context, s *session) (*outcomeRecorder, erro
 		}
 		rec.writer = result.NewKubeWriter(dyn, s.cfg.ChaosNamespace)
 		if s.cfg.ChaosEngine != "" {
-			rec.engine = engine.New(dyn, s.cfg.ChaosNamespace, s.cfg.ChaosEngine, engine.Options{})
+			rec.engine = engine.New(dyn, s.cfg.ChaosNamespace, s.cfg.ChaosEngine, engine.Options{Logger: s.log})
 			eng, err := rec.engine.Get(ctx, s.cfg.ExperimentName)
 			if err != nil {
 				return nil, fmt.Errorf("read ChaosEngine %s/%s: %w", s.cfg.ChaosNamespace, s.cfg.ChaosEngine, err)

@@ -101,7 +101,10 @@ func (s *session) runFault(ctx context.Context) int {
 	}
 	rec, err := newOutcomeRecorder(ctx, s)
 	if err != nil {
-		s.log.Errorf("cannot record the result, nothing was changed: %v", err)
+		s.log.Errorf("cannot start the run, nothing was changed: %v", err)
+		// The failure must be visible where the platform looks, not only in the pod's log (best effort: when the
+		// result itself cannot be written, this fails the same way).
+		recordEarlyFailure(ctx, s.log, s.stdout, s.lookupEnv, "PRE_CHAOS_CHECK_ERROR", err.Error())
 		return int(ecsimage.OutcomeRefused)
 	}
 	// Stops from the ChaosEngine (engineState: stop) and from stopOnFailure probes cancel the same context as a

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -50,11 +52,15 @@ type Options struct {
 	Clock clock.Clock
 	// PollInterval is the pause before re-reading the engine after a failed
 	// or ended watch; the re-read is also the fallback when watching is not
-	// allowed. Defaults to 5 s.
+	// allowed. Defaults to 2 s: one cheap GET, and the delay a stop can take
+	// where the Role has no `watch`.
 	PollInterval time.Duration
 	// WatchTimeout bounds each watch request; the engine is then read again
 	// (a resync) and a new watch started. Defaults to 5 minutes.
 	WatchTimeout time.Duration
+	// Logger hears, once each, that reading or watching the engine failed
+	// (a Role without `watch` slows a stop down to PollInterval); nil is silent.
+	Logger logrus.FieldLogger
 }
 
 // Client reads one ChaosEngine.
@@ -63,6 +69,9 @@ type Client struct {
 	namespace string
 	name      string
 	opts      Options
+	// warned keeps each kind of failure to one log line.
+	mu     sync.Mutex
+	warned map[string]bool
 }
 
 // New returns a client for the ChaosEngine name in namespace.
@@ -71,12 +80,12 @@ func New(client dynamic.Interface, namespace, name string, opts Options) *Client
 		opts.Clock = clock.Real{}
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 5 * time.Second
+		opts.PollInterval = 2 * time.Second
 	}
 	if opts.WatchTimeout <= 0 {
 		opts.WatchTimeout = 5 * time.Minute
 	}
-	return &Client{engines: client.Resource(GVR).Namespace(namespace), namespace: namespace, name: name, opts: opts}
+	return &Client{engines: client.Resource(GVR).Namespace(namespace), namespace: namespace, name: name, opts: opts, warned: map[string]bool{}}
 }
 
 // Get reads the engine and the probes it defines for experiment.
@@ -154,6 +163,7 @@ func (c *Client) stopRequested(ctx context.Context) bool {
 		return true
 	}
 	if err != nil {
+		c.warnOnce("read", "reading ChaosEngine %s/%s failed (%v): trying again every %s", c.namespace, c.name, err, c.opts.PollInterval)
 		return false
 	}
 	if engineState(obj) == StateStop {
@@ -166,6 +176,7 @@ func (c *Client) stopRequested(ctx context.Context) bool {
 		TimeoutSeconds:  &timeout,
 	})
 	if err != nil {
+		c.warnOnce("watch", "watching ChaosEngine %s/%s failed (%v): a stop is seen by re-reading it every %s instead (grant `watch` on chaosengines)", c.namespace, c.name, err, c.opts.PollInterval)
 		return false
 	}
 	defer w.Stop()
@@ -190,4 +201,14 @@ func (c *Client) stopRequested(ctx context.Context) bool {
 			}
 		}
 	}
+}
+
+func (c *Client) warnOnce(kind, format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.opts.Logger == nil || c.warned[kind] {
+		return
+	}
+	c.warned[kind] = true
+	c.opts.Logger.Warnf(format, args...)
 }

@@ -1,0 +1,167 @@
+package kubefault
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+const engineName = "ecs-chaos"
+
+// engineResultName is Litmus's <engine>-<experiment>.
+const engineResultName = engineName + "-" + experimentName
+
+// TestEventsOnChaosEngine: a run under a ChaosEngine reports each step as a core/v1 event on that engine (with
+// its UID, so kubectl describe shows them), and a repeated step raises the count of one event instead of adding
+// another. Two cycles restore twice with the same message.
+func TestEventsOnChaosEngine(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	uid := e.createEngine(t, engineName)
+	p, code := run(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{
+		"CHAOSENGINE": engineName, "TOTAL_CHAOS_DURATION": "4", "CHAOS_INTERVAL": "2",
+	}))
+	if code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	events := e.eventsAbout(t, "ChaosEngine", engineName)
+	assertEventReasons(t, events, "PreChaosCheck", "ChaosInject", "PostChaosCheck", "Summary")
+	for _, ev := range events {
+		if ev.InvolvedObject.UID != uid {
+			t.Errorf("event %s involves UID %q, want the engine's %s", ev.Reason, ev.InvolvedObject.UID, uid)
+		}
+		if ev.Count < 1 {
+			t.Errorf("event %s has count %d", ev.Reason, ev.Count)
+		}
+	}
+	if n := maxCount(events, "PostChaosCheck"); n != 2 {
+		t.Errorf("PostChaosCheck count %d over two cycles, want one event with count 2: %+v", n, events)
+	}
+	if others := e.eventsAbout(t, "ChaosResult", engineResultName); len(others) != 0 {
+		t.Errorf("%d events on the ChaosResult, want them all on the engine", len(others))
+	}
+	r := e.mustResult(t, engineResultName)
+	if r.state() != "Completed/Pass" || r.Spec.Engine != engineName {
+		t.Errorf("ChaosResult %s for engine %q, want Completed/Pass for %s", r.state(), r.Spec.Engine, engineName)
+	}
+	assertOwnedByEngine(t, r, uid)
+	logOnFailure(t, p)
+}
+
+// TestEngineStopAbortsAndRestores: a user sets engineState: stop while the fault holds; the run stops at once,
+// restores the service and records Stopped.
+func TestEngineStopAbortsAndRestores(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createEngine(t, engineName)
+	injected := e.onInject()
+	p := start(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{
+		"CHAOSENGINE": engineName, "TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60",
+	}))
+	await(t, injected, 30*time.Second, "the inject UpdateService")
+	stopped := e.stopEngine(t)
+	code := p.wait(t)
+	if code != 5 {
+		t.Errorf("exit code %d, want 5 (stopped)", code)
+	}
+	// The hold is 60 s: ending well before it means the stop, not the schedule, ended the run.
+	// The watch delivers the stop at once; re-reading the engine, the fallback, takes up to 5 s.
+	if took := e.restoreStartedAt(t).Sub(stopped); took > 2*time.Second {
+		t.Errorf("the restore started %s after engineState: stop, want it within 2 s", took.Round(time.Millisecond))
+	} else {
+		t.Logf("the restore started %s after engineState: stop", took.Round(time.Millisecond))
+	}
+	r := e.mustResult(t, engineResultName)
+	assertError(t, r, "Stopped/Stopped", "", "engineState")
+	if r.Status.History.StoppedRuns != 1 {
+		t.Errorf("stoppedRuns %d, want 1", r.Status.History.StoppedRuns)
+	}
+	assertTarget(t, r, "reverted")
+	e.assertRestored(t)
+	logOnFailure(t, p)
+}
+
+// restoreStartedAt is when the simulator answered the second successful UpdateService, the restore of a one-cycle
+// run.
+func (e *env) restoreStartedAt(t *testing.T) time.Time {
+	t.Helper()
+	updates := 0
+	for _, r := range e.sim.Requests() {
+		if r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "" {
+			if updates++; updates == 2 {
+				return r.WallTime
+			}
+		}
+	}
+	t.Fatalf("no restore UpdateService in the simulator's log")
+	return time.Time{}
+}
+
+// stopEngine sets the engine's spec.engineState to stop, as `kubectl patch` would, and returns when it did.
+func (e *env) stopEngine(t *testing.T) time.Time {
+	t.Helper()
+	patch := []byte(`{"spec":{"engineState":"stop"}}`)
+	if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Patch(testContext(t, 10*time.Second), engineName,
+		types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("set engineState stop: %v", err)
+	}
+	return time.Now()
+}
+
+func assertEventReasons(t *testing.T, events []kubeEvent, want ...string) {
+	t.Helper()
+	got := map[string]bool{}
+	for _, ev := range events {
+		got[ev.Reason] = true
+	}
+	for _, reason := range want {
+		if !got[reason] {
+			t.Errorf("no %s event; events: %v", reason, reasons(events))
+		}
+	}
+}
+
+func maxCount(events []kubeEvent, reason string) int32 {
+	var n int32
+	for _, ev := range events {
+		if ev.Reason == reason {
+			n = max(n, ev.Count)
+		}
+	}
+	return n
+}
+
+// assertOwnedByEngine checks the result is tied to the engine it read: owner reference and Litmus's chaosUID
+// label carry the engine's UID.
+func assertOwnedByEngine(t *testing.T, r chaosResult, uid string) {
+	t.Helper()
+	owned := false
+	for _, ref := range r.Metadata.OwnerReferences {
+		owned = owned || (ref.Kind == "ChaosEngine" && ref.Name == engineName && ref.UID == uid)
+	}
+	if !owned || r.Metadata.Labels["chaosUID"] != uid {
+		t.Errorf("ChaosResult owners %+v, chaosUID label %q; want the engine %s (UID %s)", r.Metadata.OwnerReferences, r.Metadata.Labels["chaosUID"], engineName, uid)
+	}
+}
+
+// TestMissingChaosEngineIsRecordedAsError: CHAOSENGINE names an engine that does not exist (deleted before the
+// pod started, or a typo in a Job). Nothing may change in ECS, and since the ChaosResult can be written, the
+// failure must be visible there as Error with a reason, like every other run that changes nothing (exit 2).
+func TestMissingChaosEngineIsRecordedAsError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, code := run(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"CHAOSENGINE": engineName}))
+	if code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("%d ECS calls without an engine, want none", n)
+	}
+	r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
+	if err != nil || !found {
+		t.Fatalf("no ChaosResult %s (found %v, %v): the failed run is invisible in Kubernetes; log:\n%s", engineResultName, found, err, p.stderr.String())
+	}
+	assertError(t, r, "Error/Error", "", engineName)
+}

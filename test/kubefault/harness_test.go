@@ -1,0 +1,531 @@
+package kubefault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
+)
+
+// experimentBinary is the race-enabled build of ./experiment; TestMain sets it before any test runs.
+var experimentBinary string
+
+// cluster is the package's one apiserver, with Litmus's CRDs, started by the first test that needs it.
+var cluster = &kube.Shared{Setup: func(t testing.TB, c *kube.Cluster) { c.InstallLitmusCRDs(t) }}
+
+func TestMain(m *testing.M) {
+	code := buildAndRun(m)
+	cluster.Stop()
+	os.Exit(code)
+}
+
+// buildAndRun builds the binary as the image does, plus -race; a build failure fails the package.
+func buildAndRun(m *testing.M) int {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	root := strings.TrimSpace(string(gomod))
+	if err != nil || root == "" || root == os.DevNull {
+		fmt.Fprintf(os.Stderr, "kubefault: cannot find the module root: %v\n", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "kubefault-experiment-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kubefault: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	experimentBinary = filepath.Join(dir, "experiment")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", experimentBinary, "./experiment")
+	build.Dir = filepath.Dir(root)
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "kubefault: go build -race ./experiment: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+const (
+	clusterName    = "chaos"
+	serviceName    = "web"
+	family         = "web"
+	experimentName = "ecs-invalid-container-image"
+	originalImage  = "nginx:1.27"
+	desiredTasks   = 2
+	// processTimeout bounds every child process.
+	processTimeout = 90 * time.Second
+	// pollEvery is how often a test reads the ChaosResult while the binary runs.
+	pollEvery = 100 * time.Millisecond
+	// fakeSecretKey is the child's AWS secret key: it must never be printed or stored.
+	fakeSecretKey = "kubefault-fake-secret-DO-NOT-PRINT-7c1e"
+)
+
+var (
+	chaosResultsGVR = schema.GroupVersionResource{Group: "litmuschaos.io", Version: "v1alpha1", Resource: "chaosresults"}
+	chaosEnginesGVR = schema.GroupVersionResource{Group: "litmuschaos.io", Version: "v1alpha1", Resource: "chaosengines"}
+	eventsGVR       = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+)
+
+// simTiming lets a chaos task fail its pull about 1.2 s after the inject, so holds of a few seconds take effect.
+func simTiming() ecssim.Timing {
+	return ecssim.Timing{
+		Provisioning:     200 * time.Millisecond,
+		PendingToRunning: 300 * time.Millisecond,
+		PullFailure:      time.Second,
+		StopDuration:     200 * time.Millisecond,
+		LaunchBackoff:    500 * time.Millisecond,
+	}
+}
+
+// env is one test's world: a namespace in the shared apiserver and a simulator with one steady service.
+type env struct {
+	kube      *kube.Cluster
+	namespace string
+	admin     dynamic.Interface
+	sim       *ecssim.Simulator
+	ecs       *ecs.Client
+	ecsURL    string
+	original  types.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	c := cluster.Get(t)
+	admin, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatalf("dynamic client: %v", err)
+	}
+	sim, client, url := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	sim.AddImage(originalImage, "")
+	ctx := testContext(t, 30*time.Second)
+	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
+		Cluster: clusterName, Service: serviceName, Family: family, Image: originalImage, DesiredCount: desiredTasks,
+		DeploymentConfiguration: &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)},
+	}); err != nil {
+		t.Fatalf("seed the simulator: %v", err)
+	}
+	e := &env{kube: c, namespace: c.Namespace(t), admin: admin, sim: sim, ecs: client, ecsURL: url}
+	e.original = e.service(t)
+	sim.ResetRequests()
+	return e
+}
+
+// kubeconfig writes a kubeconfig for the given bearer token (the admin's when token is empty) and returns its
+// path.
+func (e *env) kubeconfig(t *testing.T, token string) string {
+	t.Helper()
+	if token == "" {
+		token = e.kube.Config.BearerToken
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: e.kube.Config.Host, CertificateAuthorityData: e.kube.Config.CAData}
+	cfg.AuthInfos["test"] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: e.namespace}
+	cfg.CurrentContext = "test"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatalf("write kubeconfig: %v", err)
+	}
+	return path
+}
+
+// childEnv is the pod's environment and nothing else: fake AWS keys, the simulator as the ECS endpoint, the
+// kubeconfig of the identity under test, a fault of one 3 s cycle.
+func (e *env) childEnv(t *testing.T, kubeconfig string, overrides map[string]string) map[string]string {
+	vars := map[string]string{
+		"PATH":                             os.Getenv("PATH"),
+		"HOME":                             t.TempDir(),
+		"AWS_ACCESS_KEY_ID":                "AKIDKUBEFAULTFAKEKEY",
+		"AWS_SECRET_ACCESS_KEY":            fakeSecretKey,
+		"AWS_ENDPOINT_URL_ECS":             e.ecsURL,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"KUBECONFIG":                       kubeconfig,
+		"CHAOS_NAMESPACE":                  e.namespace,
+		"EXPERIMENT_NAME":                  experimentName,
+		"CLUSTER_NAME":                     clusterName,
+		"SERVICE_NAME":                     serviceName,
+		"REGION":                           "us-east-1",
+		"TASK_REPLICA_AFFECTED_PERC":       "50",
+		"TOTAL_CHAOS_DURATION":             "3",
+		"CHAOS_INTERVAL":                   "3",
+		"STATUS_CHECK_DELAY":               "1",
+		"STATUS_CHECK_TIMEOUT":             "30",
+		"TERMINATION_GRACE_PERIOD_SECONDS": "10",
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(vars, k)
+			continue
+		}
+		vars[k] = v
+	}
+	return vars
+}
+
+func (e *env) service(t *testing.T) types.Service {
+	t.Helper()
+	ctx := testContext(t, 10*time.Second)
+	out, err := e.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe service %s: %v", serviceName, err)
+	}
+	return out.Services[0]
+}
+
+// assertRestored checks the service is back on its original revision and every other revision of the family
+// is INACTIVE.
+func (e *env) assertRestored(t *testing.T) {
+	t.Helper()
+	if got, want := aws.ToString(e.service(t).TaskDefinition), aws.ToString(e.original.TaskDefinition); got != want {
+		t.Errorf("service runs %s, want the original %s", got, want)
+	}
+	ctx := testContext(t, 10*time.Second)
+	chaos := 0
+	for _, status := range []types.TaskDefinitionStatus{types.TaskDefinitionStatusActive, types.TaskDefinitionStatusInactive} {
+		out, err := e.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: status})
+		if err != nil {
+			t.Fatalf("list task definitions: %v", err)
+		}
+		for _, arn := range out.TaskDefinitionArns {
+			if arn == aws.ToString(e.original.TaskDefinition) {
+				if status != types.TaskDefinitionStatusActive {
+					t.Errorf("original revision %s is %s", arn, status)
+				}
+				continue
+			}
+			chaos++
+			if status != types.TaskDefinitionStatusInactive {
+				t.Errorf("chaos revision %s is %s, want INACTIVE", arn, status)
+			}
+		}
+	}
+	if chaos == 0 {
+		t.Errorf("no chaos revision was registered")
+	}
+}
+
+// onInject returns a channel closed when the simulator answers the first successful UpdateService (the inject).
+func (e *env) onInject() <-chan struct{} { return e.onHold(0) }
+
+// onHold returns a channel closed once the inject has been answered and the fault has polled the service polls
+// times since: the run is then in its hold.
+func (e *env) onHold(polls int) <-chan struct{} {
+	inHold := make(chan struct{})
+	var mu sync.Mutex
+	injected, seen, fired := false, 0, false
+	e.sim.OnRequest(func(r ecssim.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "":
+			injected = true
+		case injected && r.Operation == "DescribeServices":
+			seen++
+		default:
+			return
+		}
+		if injected && seen >= polls && !fired {
+			fired = true
+			close(inHold)
+		}
+	})
+	return inHold
+}
+
+// createEngine creates a ChaosEngine listing the experiment, as Litmus users write it, and returns its UID.
+func (e *env) createEngine(t *testing.T, name string) string {
+	t.Helper()
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "litmuschaos.io/v1alpha1",
+		"kind":       "ChaosEngine",
+		"metadata":   map[string]any{"name": name, "namespace": e.namespace},
+		"spec": map[string]any{
+			"engineState":         "active",
+			"chaosServiceAccount": "ecs-invalid-container-image-sa",
+			"experiments":         []any{map[string]any{"name": experimentName, "spec": map[string]any{"components": map[string]any{}}}},
+		},
+	}}
+	created, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(testContext(t, 10*time.Second), obj, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create ChaosEngine %s: %v", name, err)
+	}
+	return string(created.GetUID())
+}
+
+// chaosResult is the part of a stored ChaosResult these tests read, decoded here rather than through pkg/result
+// so a bug there cannot hide one in what is stored.
+type chaosResult struct {
+	Metadata struct {
+		Labels          map[string]string `json:"labels"`
+		OwnerReferences []struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+			UID  string `json:"uid"`
+		} `json:"ownerReferences"`
+	} `json:"metadata"`
+	Spec struct {
+		Engine     string `json:"engine"`
+		Experiment string `json:"experiment"`
+	} `json:"spec"`
+	Status struct {
+		ExperimentStatus struct {
+			Phase       string `json:"phase"`
+			Verdict     string `json:"verdict"`
+			ErrorOutput *struct {
+				ErrorCode string `json:"errorCode"`
+				Reason    string `json:"reason"`
+			} `json:"errorOutput"`
+		} `json:"experimentStatus"`
+		History struct {
+			PassedRuns  int64 `json:"passedRuns"`
+			FailedRuns  int64 `json:"failedRuns"`
+			StoppedRuns int64 `json:"stoppedRuns"`
+			Targets     []struct {
+				Name        string `json:"name"`
+				Kind        string `json:"kind"`
+				ChaosStatus string `json:"chaosStatus"`
+			} `json:"targets"`
+		} `json:"history"`
+		FaultStatus *struct {
+			Outcome  string `json:"outcome"`
+			Services []struct {
+				Service      string `json:"service"`
+				State        string `json:"state"`
+				Effective    bool   `json:"effective"`
+				Observations struct {
+					FailedTasks        int    `json:"failedTasks"`
+					FirstFailureReason string `json:"firstFailureReason"`
+				} `json:"observations"`
+			} `json:"services"`
+		} `json:"faultStatus"`
+	} `json:"status"`
+}
+
+func (r chaosResult) state() string {
+	return r.Status.ExperimentStatus.Phase + "/" + r.Status.ExperimentStatus.Verdict
+}
+
+// getResult reads the ChaosResult; found is false when it does not exist.
+func (e *env) getResult(ctx context.Context, name string) (r chaosResult, found bool, err error) {
+	obj, err := e.admin.Resource(chaosResultsGVR).Namespace(e.namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &r); err != nil {
+		return r, true, fmt.Errorf("decode ChaosResult %s: %w", name, err)
+	}
+	return r, true, nil
+}
+
+func (e *env) mustResult(t *testing.T, name string) chaosResult {
+	t.Helper()
+	r, found, err := e.getResult(testContext(t, 10*time.Second), name)
+	if err != nil || !found {
+		t.Fatalf("ChaosResult %s/%s: found %v, %v", e.namespace, name, found, err)
+	}
+	return r
+}
+
+// rawResult returns the stored ChaosResult as JSON, for checks on everything it holds.
+func (e *env) rawResult(t *testing.T, name string) string {
+	t.Helper()
+	obj, err := e.admin.Resource(chaosResultsGVR).Namespace(e.namespace).Get(testContext(t, 10*time.Second), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("read ChaosResult %s: %v", name, err)
+	}
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		t.Fatalf("encode ChaosResult %s: %v", name, err)
+	}
+	return string(data)
+}
+
+// resultStates polls the ChaosResult every pollEvery until stop is closed and returns the distinct
+// phase/verdict pairs seen, in order.
+func (e *env) resultStates(name string, stop <-chan struct{}) func() []string {
+	var mu sync.Mutex
+	var seen []string
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(pollEvery)
+		defer ticker.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r, found, err := e.getResult(ctx, name)
+			cancel()
+			if err == nil && found {
+				mu.Lock()
+				if len(seen) == 0 || seen[len(seen)-1] != r.state() {
+					seen = append(seen, r.state())
+				}
+				mu.Unlock()
+			}
+			select {
+			case <-stop:
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	return func() []string {
+		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// kubeEvent is a core/v1 event as these tests read it.
+type kubeEvent struct {
+	Reason         string `json:"reason"`
+	Type           string `json:"type"`
+	Message        string `json:"message"`
+	Count          int32  `json:"count"`
+	InvolvedObject struct {
+		Kind string `json:"kind"`
+		Name string `json:"name"`
+		UID  string `json:"uid"`
+	} `json:"involvedObject"`
+}
+
+// eventsAbout lists the namespace's events whose involvedObject has the given kind and name.
+func (e *env) eventsAbout(t *testing.T, kind, name string) []kubeEvent {
+	t.Helper()
+	list, err := e.admin.Resource(eventsGVR).Namespace(e.namespace).List(testContext(t, 10*time.Second), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	var out []kubeEvent
+	for _, item := range list.Items {
+		var ev kubeEvent
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, &ev); err != nil {
+			t.Fatalf("decode event %s: %v", item.GetName(), err)
+		}
+		if ev.InvolvedObject.Kind == kind && ev.InvolvedObject.Name == name {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// reasons returns the distinct reasons of events, sorted.
+func reasons(events []kubeEvent) []string {
+	set := map[string]bool{}
+	for _, ev := range events {
+		set[ev.Reason] = true
+	}
+	var out []string
+	for r := range set {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+// start runs the binary with exactly vars as its environment; it is killed after processTimeout or when the
+// test ends.
+func start(t *testing.T, vars map[string]string) *process {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	p := &process{done: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, experimentBinary)
+	for k, v := range vars {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	p.cmd.Stdout = &p.stdout
+	p.cmd.Stderr = &p.stderr
+	p.cmd.WaitDelay = 5 * time.Second
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start %s: %v", experimentBinary, err)
+	}
+	go func() {
+		defer cancel()
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	return p
+}
+
+// wait returns the exit code once the process has ended, failing the test on a data race.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	<-p.done
+	if p.cmd.ProcessState == nil {
+		t.Fatalf("experiment did not run")
+	}
+	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector reported a data race in the binary:\n%s", p.stderr.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *process) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("send %v: %v", sig, err)
+	}
+}
+
+// run runs the binary to its end and returns it with its exit code.
+func run(t *testing.T, vars map[string]string) (*process, int) {
+	t.Helper()
+	p := start(t, vars)
+	return p, p.wait(t)
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// await waits for c or fails the test after d.
+func await(t *testing.T, c <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+}
