@@ -354,4 +354,3 @@ func TestShippedRBACWithoutWatchSaysSo(t *testing.T) {
 	assertSays(t, p.stderr.String(), `cannot watch resource "chaosengines"`)
 	logOnFailure(t, p)
 }
-
