@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
 // Limits that keep a long hold's report readable.
@@ -29,45 +31,112 @@ type watchState struct {
 	sawChaosTasks bool
 }
 
-// hold keeps the services under chaos for d, observing them every STATUS_CHECK_DELAY. It returns when d has
-// passed on the clock or the run was stopped; the deadline is a timer, not a count of polls.
-func (r *run) hold(ctx context.Context, targets []*target, d time.Duration) {
-	deadline := r.opts.Clock.NewTimer(d)
-	defer deadline.Stop()
-	start := r.opts.Clock.Now()
-	for _, t := range targets {
-		if t.watch.seenEvents == nil {
-			t.watch = watchState{seenEvents: map[string]bool{}, seenStopped: map[string]bool{}, rollout: map[string]types.DeploymentRolloutState{}}
-			for _, e := range t.service.Events {
-				t.watch.seenEvents[aws.ToString(e.Id)] = true // events from before the fault are not its effect
+// holdAndRelease holds each service that arrives from the injections until its own hold ends, observing every
+// held service each STATUS_CHECK_DELAY (ten per DescribeServices), and releases it to the restore the moment its
+// hold is over. Deadlines are timers, not counts of polls. A stop releases every held service at once, and a
+// service whose inject failed is released as soon as it arrives. It returns, once the injections are over and
+// every service was released, the services it released; their deregistrations may still be running (bgWait).
+// lastHoldEnded is called once, just before the last held service is released.
+func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
+	var held, released []*target
+	poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
+	defer func() { poll.Stop() }()
+	for arrivals != nil || len(held) > 0 {
+		now := r.opts.Clock.Now()
+		var due, keep []*target
+		for _, t := range held {
+			if ctx.Err() != nil || !t.injected || !now.Before(t.holdUntil) {
+				due = append(due, t)
+			} else {
+				keep = append(keep, t)
 			}
-			for _, d := range t.service.Deployments {
-				t.watch.rollout[aws.ToString(d.Id)] = d.RolloutState // so is the state the fault found
+		}
+		held = keep
+		if len(due) > 0 {
+			if arrivals == nil && len(held) == 0 {
+				lastHoldEnded()
 			}
+			r.release(ctx, rctx, due)
+			released = append(released, due...)
+			continue // a release takes round trips: look at the clock again
+		}
+		var next clock.Timer
+		var nextC <-chan time.Time
+		if len(held) > 0 {
+			first := held[0].holdUntil
+			for _, t := range held[1:] {
+				if t.holdUntil.Before(first) {
+					first = t.holdUntil
+				}
+			}
+			next = r.opts.Clock.NewTimer(first.Sub(now))
+			nextC = next.C()
+		}
+		select {
+		case t, open := <-arrivals:
+			if !open {
+				arrivals = nil
+				break
+			}
+			r.startWatching(ctx, t)
+			held = append(held, t)
+		case <-nextC:
+		case <-poll.C():
+			r.observe(ctx, held)
+			poll = r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
+		case <-ctx.Done():
+		}
+		if next != nil {
+			next.Stop()
 		}
 	}
-	// The digests of the original tasks are read once the chaos is on: they do not delay the inject, and the
-	// hold's deadline timer is already running.
-	r.recordDigests(ctx, targets, true)
-	for {
-		r.observe(ctx, targets, start, d)
-		poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
-		select {
-		case <-ctx.Done():
-			poll.Stop()
-			return
-		case <-deadline.C():
-			poll.Stop()
-			r.observe(context.WithoutCancel(ctx), targets, start, d)
-			return
-		case <-poll.C():
+	return released
+}
+
+// startWatching begins the observation of a service that was just injected.
+func (r *run) startWatching(ctx context.Context, t *target) {
+	if t.injected {
+		r.startChaos()
+	}
+	t.watch = watchState{seenEvents: map[string]bool{}, seenStopped: map[string]bool{}, rollout: map[string]types.DeploymentRolloutState{}}
+	for _, e := range t.service.Events {
+		t.watch.seenEvents[aws.ToString(e.Id)] = true // events from before the fault are not its effect
+	}
+	for _, d := range t.service.Deployments {
+		t.watch.rollout[aws.ToString(d.Id)] = d.RolloutState // so is the state the fault found
+	}
+	if t.injected && ctx.Err() == nil {
+		// The digests of the original tasks are read once the chaos is on: they never delay an inject.
+		r.recordDigests(ctx, []*target{t}, true)
+	}
+}
+
+// release restores services whose hold is over: one compare-and-set read per ten services, which is also the
+// hold's last look at them, then their UpdateService calls; the deregistrations follow in the background, since
+// ECS paces them at 1/s and they must never delay putting another service back.
+func (r *run) release(ctx, rctx context.Context, due []*target) {
+	stopped := ctx.Err() != nil
+	for start := 0; start < len(due); start += describeBatch {
+		batch := due[start:min(start+describeBatch, len(due))]
+		r.restoreBatch(rctx, batch, func(t *target, svc types.Service) {
+			if t.injected && !stopped {
+				r.observeService(rctx, t, svc, r.opts.Clock.Now())
+			}
+		})
+	}
+	for _, t := range due {
+		if t.injected && !stopped {
+			r.judgeEffect(t)
 		}
+		arns, result := r.toDeregister(t), &deregistration{}
+		t.dereg = result
+		r.background(func() { r.deregisterARNs(rctx, t.name, arns, result) })
 	}
 }
 
 // observe polls the services once (ten per DescribeServices call) and updates their observations. Stopped tasks
 // are read only when a deployment's failed count moved.
-func (r *run) observe(ctx context.Context, targets []*target, start time.Time, total time.Duration) {
+func (r *run) observe(ctx context.Context, targets []*target) {
 	var names []string
 	for _, t := range targets {
 		if !t.watch.gone {
@@ -99,7 +168,7 @@ func (r *run) observe(ctx context.Context, targets []*target, start time.Time, t
 			continue
 		}
 		r.observeService(ctx, t, svc, now)
-		r.progress(t, svc, now.Sub(start), total)
+		r.progress(t, svc, now.Sub(t.report.Observations.injectedAt), t.holdFor)
 	}
 }
 

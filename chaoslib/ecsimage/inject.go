@@ -52,6 +52,7 @@ func (r *run) inject(ctx context.Context, t *target) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	t.holdUntil = r.opts.Clock.Now().Add(t.holdFor) // the hold counts from the request, not from its reply
 	_, err = r.clients.Chaos.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster:                 aws.String(r.opts.Cluster),
 		Service:                 aws.String(t.serviceID()),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -29,6 +30,13 @@ type target struct {
 
 	chaosARN string // the current cycle's chaos revision; empty before registration succeeded
 	watch    watchState
+
+	// The current cycle: how long to hold, whether the inject went through, and when its hold ends (measured
+	// from when the inject UpdateService was sent).
+	holdFor   time.Duration
+	injected  bool
+	holdUntil time.Time
+	dereg     *deregistration // written by a background deregistration, read after bgWait
 }
 
 func (t *target) serviceID() string {
@@ -100,23 +108,23 @@ func (r *run) preflight(ctx context.Context, targets []*target) bool {
 		}
 		return false
 	}
-	ok := true
-	for _, t := range targets {
+	// Up to ten services are checked at once: each needs two task-definition reads, and a serial loop would cost
+	// a round trip per service before anything can start.
+	passed := r.forEach(targets, func(t *target) bool {
 		if reason, gone := missing[t.name]; gone {
 			t.report.State = StateRefused
 			t.report.fail(&PreflightError{Service: t.name, Reasons: []string{fmt.Sprintf("service not found in cluster %s (%s)", r.opts.Cluster, reason)}})
-			ok = false
-			continue
+			return false
 		}
 		if err := r.preflightOne(ctx, t, found[t.name]); err != nil {
 			t.report.State = StateRefused
 			t.report.fail(err)
-			ok = false
-			continue
+			return false
 		}
 		t.report.State = StateReady
-	}
-	return ok
+		return true
+	})
+	return len(passed) == len(targets)
 }
 
 func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) error {

@@ -65,28 +65,49 @@ func (r *run) restoreContext(work context.Context) (context.Context, context.Can
 //
 // The caller then deregisters (deregisterChaos) every chaos revision the service no longer points at.
 func (r *run) restore(ctx context.Context, t *target) {
-	log := r.log.WithField("service", t.name)
-	c := r.clients.Restore
-	if t.chaosARN == "" {
-		// The registration's reply may have been lost to the stop: look for the revision by its marker.
-		if arn, found := r.findOwnRevision(ctx, c, t); found {
-			t.chaosARN = arn
-			t.report.ChaosTaskDefinitions = append(t.report.ChaosTaskDefinitions, arn)
+	r.restoreBatch(ctx, []*target{t}, nil)
+}
+
+// restoreBatch restores several services with one compare-and-set read per ten of them. lastLook, when set, is
+// given each service as read just before its restore, so the hold's last observation costs no extra call.
+func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *target, svc types.Service)) {
+	var names []string
+	for _, t := range ts {
+		if t.chaosARN == "" {
+			// The registration's reply may have been lost to the stop: look for the revision by its marker.
+			if arn, found := r.findOwnRevision(ctx, r.clients.Restore, t); found {
+				t.chaosARN = arn
+				t.report.ChaosTaskDefinitions = append(t.report.ChaosTaskDefinitions, arn)
+			}
+		}
+		if !t.watch.gone {
+			names = append(names, t.serviceID())
 		}
 	}
-	if t.watch.gone {
+	if len(names) == 0 {
 		return
 	}
-	found, missing, err := describeServices(ctx, c, r.opts.Cluster, []string{t.serviceID()})
-	if err != nil {
-		r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
-		return
+	found, missing, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, names)
+	for _, t := range ts {
+		switch {
+		case t.watch.gone:
+		case err != nil:
+			r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
+		case missing[t.serviceID()] != "":
+			r.serviceGone(t)
+		default:
+			r.restoreWith(ctx, t, found[t.serviceID()])
+			if lastLook != nil {
+				lastLook(t, found[t.serviceID()])
+			}
+		}
 	}
-	if _, gone := missing[t.serviceID()]; gone {
-		r.serviceGone(t)
-		return
-	}
-	svc := found[t.serviceID()]
+}
+
+// restoreWith is the compare-and-set decision for one service, given the service as just read.
+func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
+	log := r.log.WithField("service", t.name)
+	c := r.clients.Restore
 	current := aws.ToString(svc.TaskDefinition)
 	ours := current != "" && (current == t.chaosARN || slices.Contains(t.report.ChaosTaskDefinitions, current) || r.carriesOwnMarker(ctx, c, current, t))
 	switch {
@@ -167,29 +188,66 @@ func (r *run) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target
 	return err == nil && ok && m.RunID == r.opts.RunID
 }
 
+// deregistration is what deregisterARNs did, kept apart from the report so that it can run behind the restores
+// and the wait without sharing their data; applyDeregistration records it once both are over.
+type deregistration struct {
+	done   []string
+	failed []deregistrationFailure
+}
+
+type deregistrationFailure struct {
+	arn string
+	err error
+}
+
 // deregisterChaos deregisters this run's chaos revisions that the service no longer points at; never the original.
 func (r *run) deregisterChaos(ctx context.Context, t *target) {
+	result := &deregistration{}
+	r.deregisterARNs(ctx, t.name, r.toDeregister(t), result)
+	t.dereg = result
+	r.applyDeregistration(t)
+}
+
+// toDeregister lists the chaos revisions of this run the service no longer uses.
+func (r *run) toDeregister(t *target) []string {
 	if t.report.State == StateRestoreFailed {
-		return // the service may still use its chaos revision; the manual steps deregister it afterwards
+		return nil // the service may still use its chaos revision; the manual steps deregister it afterwards
 	}
+	var arns []string
 	for _, arn := range t.report.ChaosTaskDefinitions {
-		if arn == t.originalARN() || slices.Contains(t.report.Restore.Deregistered, arn) {
-			continue
+		if arn != t.originalARN() && !slices.Contains(t.report.Restore.Deregistered, arn) {
+			arns = append(arns, arn)
 		}
-		_, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
-		if err != nil {
-			t.report.Restore.DeregisterFailed = append(t.report.Restore.DeregisterFailed, arn)
-			step := fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", arn, r.opts.Region)
-			t.report.Restore.ManualSteps = append(t.report.Restore.ManualSteps, step)
-			// An ACTIVE chaos revision stays the family's newest (pipelines deploying "latest" pick it up) and every
-			// later preflight refuses: the run is not a pass.
-			t.report.fail(fmt.Errorf("chaos revision %s is still ACTIVE: %s; run: %s", arn, explainAPIError(err, "ecs:DeregisterTaskDefinition"), step))
-			r.log.WithField("service", t.name).Error(t.report.Error)
-			continue
-		}
-		t.report.Restore.Deregistered = append(t.report.Restore.Deregistered, arn)
-		r.log.WithField("service", t.name).WithField("revision", arn).Info("deregistered the chaos revision")
 	}
+	return arns
+}
+
+func (r *run) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
+	for _, arn := range arns {
+		if _, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+			result.failed = append(result.failed, deregistrationFailure{arn: arn, err: err})
+			continue
+		}
+		result.done = append(result.done, arn)
+		r.log.WithField("service", service).WithField("revision", arn).Info("deregistered the chaos revision")
+	}
+}
+
+// applyDeregistration records a finished deregistration in the report. A chaos revision left ACTIVE stays the
+// family's newest (pipelines deploying "latest" pick it up) and every later preflight refuses: not a pass.
+func (r *run) applyDeregistration(t *target) {
+	if t.dereg == nil {
+		return
+	}
+	t.report.Restore.Deregistered = append(t.report.Restore.Deregistered, t.dereg.done...)
+	for _, f := range t.dereg.failed {
+		t.report.Restore.DeregisterFailed = append(t.report.Restore.DeregisterFailed, f.arn)
+		step := fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", f.arn, r.opts.Region)
+		t.report.Restore.ManualSteps = append(t.report.Restore.ManualSteps, step)
+		t.report.fail(fmt.Errorf("chaos revision %s is still ACTIVE: %s; run: %s", f.arn, explainAPIError(f.err, "ecs:DeregisterTaskDefinition"), step))
+		r.log.WithField("service", t.name).Error(t.report.Error)
+	}
+	t.dereg = nil
 }
 
 func (r *run) restoreFailed(t *target, err error) {

@@ -20,7 +20,8 @@ type run struct {
 	opts    Options
 	log     logrus.FieldLogger
 
-	hookMu       sync.Mutex // hooks are called one at a time, although services are injected in parallel
+	hookMu       sync.Mutex     // hooks are called one at a time, although services are injected in parallel
+	bg           sync.WaitGroup // deregistrations running behind the restores
 	chaosStarted bool
 	chaosEnded   bool
 }
@@ -109,44 +110,43 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 			}
 		}
 		holdFor := min(r.opts.Interval, left)
-		r.log.Infof("cycle %d: injecting %d service(s) for %s", cycle, len(active), holdFor.Round(time.Millisecond))
-		injected := r.forEach(active, func(t *target) bool {
-			t.report.Cycles = cycle
-			t.chaosARN = ""
-			if err := r.inject(ctx, t); err != nil {
-				if ctx.Err() == nil {
-					t.report.fail(err)
-					r.log.WithField("service", t.name).Error(err)
-				}
-				return false
-			}
-			return true
-		})
-		if len(injected) > 0 && ctx.Err() == nil {
-			r.startChaos()
-			r.hold(ctx, injected, holdFor)
-			if ctx.Err() == nil {
-				for _, t := range injected {
-					r.judgeEffect(t)
-				}
-			}
-		}
-		if ctx.Err() != nil || (lastGroup && !end.After(r.opts.Clock.Now())) {
-			r.endChaos()
-		}
-		// Restore every service that may have been changed, injected or not: restore checks before it acts.
+		r.log.Infof("cycle %d: injecting %d service(s), each for %s", cycle, len(active), holdFor.Round(time.Millisecond))
+		// Each service is held for holdFor from its own inject and restored as soon as its hold ends: with many
+		// services the injections take long (RegisterTaskDefinition is paced at ECS's 1/s), and a shared hold
+		// would keep the first services broken for as long as the last ones take to inject.
 		rctx, cancel := r.restoreContext(ctx)
-		changed := make([]*target, 0, len(active))
-		for _, t := range active {
-			if t.report.Changed {
-				changed = append(changed, t)
+		arrivals := make(chan *target)
+		go func() {
+			defer close(arrivals)
+			r.forEach(active, func(t *target) bool {
+				t.report.Cycles = cycle
+				t.chaosARN, t.injected, t.holdFor, t.holdUntil = "", false, holdFor, time.Time{}
+				if err := r.inject(ctx, t); err != nil {
+					if ctx.Err() == nil {
+						t.report.fail(err)
+						r.log.WithField("service", t.name).Error(err)
+					}
+				} else {
+					t.injected = true
+				}
+				if t.report.Changed {
+					arrivals <- t // restore checks before it acts, so every service that may have changed goes there
+				}
+				return t.injected
+			})
+		}()
+		lastHoldEnded := func() {
+			if ctx.Err() != nil || (lastGroup && !end.After(r.opts.Clock.Now())) {
+				r.endChaos()
 			}
 		}
-		// Every service is pointed back before any chaos revision is deregistered: deregistrations are paced
-		// at ECS's 1/s and must never delay putting a service back.
-		r.forEach(changed, func(t *target) bool { r.restore(rctx, t); return true })
-		r.forEach(changed, func(t *target) bool { r.deregisterChaos(rctx, t); return true })
+		changed := r.holdAndRelease(ctx, rctx, arrivals, lastHoldEnded)
+		lastHoldEnded() // also when no service was injected at all
 		r.waitRestored(rctx, changed)
+		r.bgWait()
+		for _, t := range changed {
+			r.applyDeregistration(t)
+		}
 		for _, t := range changed {
 			r.callHook(func() {
 				if r.opts.Hooks.Restored != nil {
@@ -155,6 +155,12 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 			})
 		}
 		cancel()
+		injected := changed[:0:0]
+		for _, t := range changed {
+			if t.injected {
+				injected = append(injected, t)
+			}
+		}
 		active = active[:0:0]
 		for _, t := range injected {
 			if t.report.State == StateRestored && t.report.Restore.Completed && t.report.Err() == nil &&
@@ -241,6 +247,17 @@ func (r *run) callHook(call func()) {
 
 // snapshot is a copy of a service's report for a hook; the maps and slices it shares are only appended to or
 // replaced by the goroutine that calls the hooks.
+// background runs fn behind the cycle's restores; bgWait waits for all of them.
+func (r *run) background(fn func()) {
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		fn()
+	}()
+}
+
+func (r *run) bgWait() { r.bg.Wait() }
+
 func (r *run) snapshot(t *target) ServiceReport {
 	s := *t.report
 	s.Observations.DigestsBefore = nil // a map the hook must not write into

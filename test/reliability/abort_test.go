@@ -22,7 +22,7 @@ type abortProgress struct {
 	services             int
 	chaosEnded           bool
 	injectUpdates        int // successful UpdateService calls before the hold ended
-	restoreUpdates       int // successful UpdateService calls after it
+	restoreUpdates       int // successful UpdateService calls after the injects
 	restoreUpdateErrors  int
 	describesAfterInject int
 	fired                bool
@@ -118,14 +118,17 @@ func abortSteps() []abortStep {
 // observe updates the progress with one answered request.
 func (p *abortProgress) observe(r ecssim.Request, afterInject func()) {
 	switch {
-	case r.Operation == "UpdateService" && r.ErrorCode == "" && !p.chaosEnded:
+	// One cycle: the first successful UpdateService of each service is its inject, everything after is restore.
+	// (Each service is released from its own hold, so a restore may come before ChaosEnded, which fires when the
+	// last hold ends.)
+	case r.Operation == "UpdateService" && r.ErrorCode == "" && p.injectUpdates < p.services:
 		p.injectUpdates++
 		if p.injectUpdates == p.services && afterInject != nil {
 			afterInject()
 		}
 	case r.Operation == "UpdateService" && r.ErrorCode == "":
 		p.restoreUpdates++
-	case r.Operation == "UpdateService" && p.chaosEnded:
+	case r.Operation == "UpdateService" && p.injectUpdates >= p.services:
 		p.restoreUpdateErrors++
 	case r.Operation == "DescribeServices" && p.injectUpdates >= p.services:
 		p.describesAfterInject++
