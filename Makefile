@@ -9,7 +9,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The race detector is on in every test run; long packages get an explicit timeout.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests clean
+.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ lint: ## gofmt, go vet, staticcheck
 
 fuzz: ## a short run of every fuzz target (FUZZTIME=20000x executions each; a duration like 60s works too)
 	bash test/fuzz.sh $${FUZZTIME:-20000x}
+
+smoke-aws: ## opt-in: the fault on a disposable service in a REAL account (CLUSTER_NAME, SERVICE_NAME, REGION); never run by CI
+	bash test/smoke-aws/run.sh
+
+reliability-full: ## the reliability matrices with the full 50-run crash-recovery loop
+	ECSCHAOS_CRASH_RUNS=50 $(GO) test $(TEST_FLAGS) -v ./test/reliability/
 
 bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
 	bash bench/run.sh
