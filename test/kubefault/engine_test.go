@@ -1,10 +1,12 @@
 package kubefault
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -164,4 +166,62 @@ func TestMissingChaosEngineIsRecordedAsError(t *testing.T) {
 		t.Fatalf("no ChaosResult %s (found %v, %v): the failed run is invisible in Kubernetes; log:\n%s", engineResultName, found, err, p.stderr.String())
 	}
 	assertError(t, r, "Error/Error", "", engineName)
+}
+
+// TestBadChaosEngineChangesNothing: a ChaosEngine whose contents the fault cannot use ends the run before any ECS
+// call, with exit 2 and an Error ChaosResult that says why.
+func TestBadChaosEngineChangesNothing(t *testing.T) {
+	httpProbe := func(inputs map[string]any) map[string]any {
+		return map[string]any{"name": "app", "type": "httpProbe", "mode": "Continuous", "httpProbe/inputs": inputs,
+			"runProperties": map[string]any{"probeTimeout": "2s", "interval": "1s"}}
+	}
+	cases := []struct {
+		name   string
+		state  string
+		probes []any
+		want   string
+	}{
+		{"engine already stopped", "stop", nil, "set to stop"},
+		{"cmd probe comparing an int with a word", "active", []any{map[string]any{"name": "cli", "type": "cmdProbe", "mode": "EOT",
+			"cmdProbe/inputs": map[string]any{"command": "echo 1", "comparator": map[string]any{"type": "int", "criteria": "==", "value": "one"}},
+			"runProperties":   map[string]any{"probeTimeout": "2s", "interval": "1s"}}}, "one"},
+		{"http probe with an unknown criterion", "active", []any{httpProbe(map[string]any{"url": "http://127.0.0.1:1/", "method": map[string]any{"get": map[string]any{"criteria": "~=", "responseCode": "200"}}})}, "criteria"},
+		{"prom probe with a string criterion on a number", "active", []any{map[string]any{"name": "metric", "type": "promProbe", "mode": "SOT",
+			"promProbe/inputs": map[string]any{"endpoint": "http://127.0.0.1:1", "query": "up", "comparator": map[string]any{"criteria": "contains", "value": "1"}},
+			"runProperties":    map[string]any{"probeTimeout": "2s", "interval": "1s"}}}, "criteria"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			spec := map[string]any{"components": map[string]any{}}
+			if tc.probes != nil {
+				spec["probe"] = tc.probes
+			}
+			obj := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "litmuschaos.io/v1alpha1", "kind": "ChaosEngine",
+				"metadata": map[string]any{"name": engineName, "namespace": e.namespace},
+				"spec": map[string]any{"engineState": tc.state, "chaosServiceAccount": "ecs-invalid-container-image-sa",
+					"experiments": []any{map[string]any{"name": experimentName, "spec": spec}}},
+			}}
+			if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(testContext(t, 10*time.Second), obj, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("create ChaosEngine: %v", err)
+			}
+			p, code := run(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"CHAOSENGINE": engineName}))
+			if code != 2 {
+				t.Errorf("exit code %d, want 2\n%s", code, p.stderr.String())
+			}
+			if n := len(e.sim.Requests()); n != 0 {
+				t.Errorf("%d ECS calls, want none", n)
+			}
+			if !strings.Contains(p.stderr.String(), tc.want) {
+				t.Errorf("the log does not say %q:\n%s", tc.want, p.stderr.String())
+			}
+			r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
+			if err != nil || !found {
+				t.Fatalf("no ChaosResult (found %v, %v)", found, err)
+			}
+			assertError(t, r, "Error/Error", "", "")
+		})
+	}
 }
