@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 mkdir -p bin
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/experiment-bench ./experiment
 go build -o bin/ecsbench ./bench/cmd/ecsbench
-bin/ecsbench -binary bin/experiment-bench -rtt "${RTT:-20ms}" -services "${SERVICES:-1,10,100,500}" \
+bin/ecsbench -binary "$PWD/bin/experiment-bench" -rtt "${RTT:-20ms}" -services "${SERVICES:-1,10,100,500}" \
 	-out "${OUT:-bin/bench.md}" "$@"

@@ -14,6 +14,10 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
+// releaseCoalescing is how early a hold may be released to share a release with another one: each release costs
+// a compare-and-set read and an update (two round trips), which would otherwise make the next one that late.
+const releaseCoalescing = 50 * time.Millisecond
+
 // Limits that keep a long hold's report readable.
 const (
 	maxReasons = 10
@@ -43,9 +47,12 @@ func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target,
 	defer func() { poll.Stop() }()
 	for arrivals != nil || len(held) > 0 {
 		now := r.opts.Clock.Now()
+		// Holds that end within the coalescing window are released together: one batched read and their
+		// updates back to back cost less lateness to the later ones than a release each would.
+		horizon := now.Add(releaseCoalescing)
 		var due, keep []*target
 		for _, t := range held {
-			if ctx.Err() != nil || !t.injected || !now.Before(t.holdUntil) {
+			if ctx.Err() != nil || !t.injected || !horizon.Before(t.holdUntil) {
 				due = append(due, t)
 			} else {
 				keep = append(keep, t)

@@ -88,7 +88,9 @@ func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *t
 		return
 	}
 	found, missing, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, names)
-	for _, t := range ts {
+	// The updates go out in parallel: in sequence, the tenth service of a batch would come back ten round
+	// trips late.
+	r.forEach(ts, func(t *target) bool {
 		switch {
 		case t.watch.gone:
 		case err != nil:
@@ -101,7 +103,8 @@ func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *t
 				lastLook(t, found[t.serviceID()])
 			}
 		}
-	}
+		return true
+	})
 }
 
 // restoreWith is the compare-and-set decision for one service, given the service as just read.
