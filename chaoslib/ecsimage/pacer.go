@@ -16,15 +16,19 @@ type Rate struct {
 	PerSecond float64
 }
 
-// DefaultRates are ECS's documented per-account throttling rates for the calls the fault makes many of with many
-// services. Pacing the fault's own calls to them keeps a 500-service run from leaning on ThrottlingException
-// retries (which would share the account's budget with deploy pipelines and could starve the restore). Reads are
-// batched (ten services per DescribeServices) and are not paced.
+// DefaultRates are ECS's documented per-account throttling rates for the calls the fault makes. Pacing the fault's
+// own calls to them keeps a 500-service run from leaning on ThrottlingException retries (which would share the
+// account's budget with deploy pipelines, could starve the restore, and at preflight's 1000 reads exhausted the
+// SDK's retries: measured in bench/).
 func DefaultRates() map[string]Rate {
 	return map[string]Rate{
 		"RegisterTaskDefinition":   {Burst: 20, PerSecond: 1},
 		"DeregisterTaskDefinition": {Burst: 20, PerSecond: 1},
 		"UpdateService":            {Burst: 50, PerSecond: 5},
+		"DescribeServices":         {Burst: 100, PerSecond: 20},
+		"DescribeTaskDefinition":   {Burst: 100, PerSecond: 20},
+		"ListTasks":                {Burst: 100, PerSecond: 20},
+		"DescribeTasks":            {Burst: 100, PerSecond: 20},
 	}
 }
 
@@ -110,6 +114,34 @@ func (c paced) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, op
 		return nil, err
 	}
 	return c.ECS.UpdateService(ctx, in, optFns...)
+}
+
+func (c paced) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	if err := c.p.take(ctx, "DescribeServices"); err != nil {
+		return nil, err
+	}
+	return c.ECS.DescribeServices(ctx, in, optFns...)
+}
+
+func (c paced) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	if err := c.p.take(ctx, "DescribeTaskDefinition"); err != nil {
+		return nil, err
+	}
+	return c.ECS.DescribeTaskDefinition(ctx, in, optFns...)
+}
+
+func (c paced) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	if err := c.p.take(ctx, "ListTasks"); err != nil {
+		return nil, err
+	}
+	return c.ECS.ListTasks(ctx, in, optFns...)
+}
+
+func (c paced) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	if err := c.p.take(ctx, "DescribeTasks"); err != nil {
+		return nil, err
+	}
+	return c.ECS.DescribeTasks(ctx, in, optFns...)
 }
 
 // ListTaskDefinitions keeps recover's optional lookup reachable through the wrapper.
