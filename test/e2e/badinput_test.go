@@ -152,7 +152,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				delete(env, k)
 			}
 			p, code := runExperiment(t, env, tc.args...)
-			stdout, stderr := p.stdout.String(), p.stderr.String()
+			stdout, stderr := p.Stdout.String(), p.Stderr.String()
 			if code != 2 {
 				t.Errorf("exit code %d, want 2 (nothing changed)", code)
 			}
@@ -197,8 +197,8 @@ func TestUnknownSubcommandChangesNothing(t *testing.T) {
 	if code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
-	if !strings.Contains(p.stderr.String(), `unknown subcommand "rnu"`) {
-		t.Errorf("stderr does not name the unknown subcommand:\n%s", p.stderr.String())
+	if !strings.Contains(p.Stderr.String(), `unknown subcommand "rnu"`) {
+		t.Errorf("stderr does not name the unknown subcommand:\n%s", p.Stderr.String())
 	}
 	if reqs := f.sim.Requests(); len(reqs) > 0 {
 		t.Errorf("an unknown subcommand made %d ECS call(s)", len(reqs))

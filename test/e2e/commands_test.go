@@ -19,13 +19,13 @@ func TestDemoWithDurationThreePasses(t *testing.T) {
 			if code != 0 {
 				t.Errorf("demo --duration %s: exit code %d, want 0", duration, code)
 			}
-			r := parseResult(t, p.stdout.String())
+			r := parseResult(t, p.Stdout.String())
 			if st := r.Status.ExperimentStatus; st.Phase != "Completed" || st.Verdict != "Pass" {
 				t.Errorf("demo ChaosResult %s/%s, want Completed/Pass (error output %+v)", st.Phase, st.Verdict, st.ErrorOutput)
 			}
 			assertTargets(t, r, "reverted")
 			if t.Failed() {
-				t.Logf("stderr:\n%s", p.stderr.String())
+				t.Logf("stderr:\n%s", p.Stderr.String())
 			}
 		})
 	}
@@ -35,7 +35,7 @@ func TestDemoWithDurationThreePasses(t *testing.T) {
 // --markdown` byte for byte between the markers.
 func TestHelpMarkdownMatchesREADME(t *testing.T) {
 	const begin, end = "<!-- tunables:begin -->", "<!-- tunables:end -->"
-	readme, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md")) // go test runs in the package folder
 	if err != nil {
 		t.Fatalf("read README.md: %v", err)
 	}
@@ -46,9 +46,9 @@ func TestHelpMarkdownMatchesREADME(t *testing.T) {
 	}
 	p, code := runExperiment(t, map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}, "help", "--markdown")
 	if code != 0 {
-		t.Fatalf("help --markdown: exit code %d\n%s", code, p.stderr.String())
+		t.Fatalf("help --markdown: exit code %d\n%s", code, p.Stderr.String())
 	}
-	got, want := strings.TrimSpace(p.stdout.String()), strings.TrimSpace(table)
+	got, want := strings.TrimSpace(p.Stdout.String()), strings.TrimSpace(table)
 	if got != want {
 		gotLines, wantLines := strings.Split(got, "\n"), strings.Split(want, "\n")
 		for i := 0; i < max(len(gotLines), len(wantLines)); i++ {
@@ -69,7 +69,7 @@ func TestHelpMarkdownMatchesREADME(t *testing.T) {
 // TestVersionPrints: the image's smoke check.
 func TestVersionPrints(t *testing.T) {
 	p, code := runExperiment(t, map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}, "version")
-	if code != 0 || strings.TrimSpace(p.stdout.String()) == "" {
-		t.Errorf("version: exit code %d, stdout %q", code, p.stdout.String())
+	if code != 0 || strings.TrimSpace(p.Stdout.String()) == "" {
+		t.Errorf("version: exit code %d, stdout %q", code, p.Stdout.String())
 	}
 }

@@ -1,20 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,14 +19,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 )
 
 // experimentBinary is the race-enabled build of ./experiment; TestMain sets it once, before any test runs, and
 // nothing writes it afterwards.
 var experimentBinary string
-
-// moduleRoot is the directory of go.mod; TestMain sets it with experimentBinary.
-var moduleRoot string
 
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
@@ -40,27 +33,15 @@ func TestMain(m *testing.M) {
 // buildAndRun builds the binary the way the image does (plus -race) and runs the tests. A failed build fails
 // the package: a test of the binary that cannot build it must not pass.
 func buildAndRun(m *testing.M) int {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		fmt.Fprintf(os.Stderr, "e2e: cannot find the module root with go env GOMOD: %v\n", err)
-		return 1
-	}
-	moduleRoot = filepath.Dir(strings.TrimSpace(string(gomod)))
-	dir, err := os.MkdirTemp("", "e2e-experiment-")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, remove, err := binary.Build(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	experimentBinary = filepath.Join(dir, "experiment")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", experimentBinary, "./experiment")
-	build.Dir = moduleRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build -race ./experiment: %v\n%s", err, out)
-		return 1
-	}
+	defer remove()
+	experimentBinary = path
 	return m.Run()
 }
 
@@ -296,80 +277,20 @@ func countOperation(sim *ecssim.Simulator, operation string, onlySucceeded bool)
 }
 
 // process is one run of the binary.
-type process struct {
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan struct{}
-	// exitedAt is set before done is closed.
-	exitedAt time.Time
-	waitErr  error
-}
+type process = binary.Process
 
-// start runs the binary with exactly env as its environment. The process is killed when processTimeout passes
-// or the test ends.
+// start runs the binary with exactly env as its environment; it is killed after processTimeout or when the test
+// ends.
 func start(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
-	p := &process{done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, experimentBinary, args...)
-	p.cmd.Env = envList(env)
-	p.cmd.Stdout = &p.stdout
-	p.cmd.Stderr = &p.stderr
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s: %v", experimentBinary, err)
-	}
-	go func() {
-		defer cancel()
-		p.waitErr = p.cmd.Wait()
-		p.exitedAt = time.Now()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	return p
-}
-
-// wait returns the exit code (-1 when a signal killed the process) once the process has ended.
-func (p *process) wait(t *testing.T) int {
-	t.Helper()
-	<-p.done
-	if p.cmd.ProcessState == nil {
-		t.Fatalf("experiment did not run: %v", p.waitErr)
-	}
-	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
-		t.Errorf("the race detector reported a data race in the binary:\n%s", p.stderr.String())
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func (p *process) signal(t *testing.T, sig syscall.Signal) time.Time {
-	t.Helper()
-	sent := time.Now()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("send %v: %v", sig, err)
-	}
-	return sent
+	return binary.Start(t, experimentBinary, env, processTimeout, args...)
 }
 
 // runExperiment runs the binary to its end and returns its exit code.
 func runExperiment(t *testing.T, env map[string]string, args ...string) (*process, int) {
 	t.Helper()
 	p := start(t, env, args...)
-	return p, p.wait(t)
-}
-
-func envList(env map[string]string) []string {
-	list := make([]string, 0, len(env))
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	sort.Strings(list)
-	return list
+	return p, p.Wait(t)
 }
 
 func testContext(t *testing.T, d time.Duration) context.Context {

@@ -49,7 +49,7 @@ func TestFullRunPasses(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit code %d, want 0 (Pass)", code)
 	}
-	r := parseResult(t, p.stdout.String())
+	r := parseResult(t, p.Stdout.String())
 	if st := r.Status.ExperimentStatus; st.Phase != "Completed" || st.Verdict != "Pass" {
 		t.Errorf("ChaosResult %s/%s, want Completed/Pass (error output %+v)", st.Phase, st.Verdict, st.ErrorOutput)
 	}
@@ -58,14 +58,14 @@ func TestFullRunPasses(t *testing.T) {
 	if n := countOperation(f.sim, "RegisterTaskDefinition", true); n != 1 {
 		t.Errorf("%d RegisterTaskDefinition calls succeeded, want 1 (one cycle)", n)
 	}
-	if strings.Contains(p.stdout.String()+p.stderr.String(), envSecretKey) {
+	if strings.Contains(p.Stdout.String()+p.Stderr.String(), envSecretKey) {
 		t.Errorf("the secret access key was printed")
 	}
 	if keys := f.signers.accessKeys(); len(keys) != 1 || keys[envAccessKeyID] == 0 {
 		t.Errorf("requests were signed by %v, want only the environment's %s", keys, envAccessKeyID)
 	}
 	if t.Failed() {
-		t.Logf("stderr:\n%s\nstdout:\n%s\nmutations: %v", p.stderr.String(), p.stdout.String(), mutations(f.sim))
+		t.Logf("stderr:\n%s\nstdout:\n%s\nmutations: %v", p.Stderr.String(), p.Stdout.String(), mutations(f.sim))
 	}
 }
 
@@ -77,9 +77,9 @@ func TestSIGTERMDuringHoldRestores(t *testing.T) {
 	// A hold far longer than the test: only the signal can end it early.
 	p := start(t, f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
 	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and three polls")
-	sent := p.signal(t, syscall.SIGTERM)
-	code := p.wait(t)
-	took := p.exitedAt.Sub(sent)
+	sent := p.Signal(t, syscall.SIGTERM)
+	code := p.Wait(t)
+	took := p.ExitedAt.Sub(sent)
 	assertStopped(t, f, p, code)
 	// TERMINATION_GRACE_PERIOD_SECONDS=10 gives an abort deadline of about 6.7 s; the simulator restores in
 	// about a second.
@@ -104,10 +104,10 @@ func TestSIGTERMDuringRestoreWaitRestores(t *testing.T) {
 	})
 	p := start(t, f.env(t, nil))
 	await(t, deregistered.signal, 30*time.Second, "DeregisterTaskDefinition")
-	sent := p.signal(t, syscall.SIGTERM)
-	code := p.wait(t)
+	sent := p.Signal(t, syscall.SIGTERM)
+	code := p.Wait(t)
 	assertStopped(t, f, p, code)
-	if took := p.exitedAt.Sub(sent); took > 6*time.Second {
+	if took := p.ExitedAt.Sub(sent); took > 6*time.Second {
 		t.Errorf("the binary took %s after SIGTERM to exit", took)
 	}
 }
@@ -117,7 +117,7 @@ func assertStopped(t *testing.T, f *fixture, p *process, code int) {
 	if code != 5 {
 		t.Errorf("exit code %d, want 5 (stopped)", code)
 	}
-	r := parseResult(t, p.stdout.String())
+	r := parseResult(t, p.Stdout.String())
 	if st := r.Status.ExperimentStatus; st.Phase != "Stopped" || st.Verdict != "Stopped" {
 		t.Errorf("ChaosResult %s/%s, want Stopped/Stopped", st.Phase, st.Verdict)
 	} else if st.ErrorOutput == nil || !strings.Contains(st.ErrorOutput.Reason, "SIGTERM") {
@@ -126,7 +126,7 @@ func assertStopped(t *testing.T, f *fixture, p *process, code int) {
 	assertTargets(t, r, "reverted")
 	f.assertRestored(t)
 	if t.Failed() {
-		t.Logf("stderr:\n%s\nstdout:\n%s\nmutations: %v", p.stderr.String(), p.stdout.String(), mutations(f.sim))
+		t.Logf("stderr:\n%s\nstdout:\n%s\nmutations: %v", p.Stderr.String(), p.Stdout.String(), mutations(f.sim))
 	}
 }
 
@@ -146,8 +146,8 @@ func TestSIGKILLThenRecover(t *testing.T) {
 	env := f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"})
 	killed := start(t, env)
 	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and two polls")
-	killed.signal(t, syscall.SIGKILL)
-	if code := killed.wait(t); code != -1 {
+	killed.Signal(t, syscall.SIGKILL)
+	if code := killed.Wait(t); code != -1 {
 		t.Fatalf("exit code %d after SIGKILL, want -1 (killed)", code)
 	}
 	left := f.service(t)
@@ -164,7 +164,7 @@ func TestSIGKILLThenRecover(t *testing.T) {
 	}
 	f.assertRestored(t)
 	if t.Failed() {
-		t.Fatalf("recover stderr:\n%s\nstdout:\n%s\nmutations: %v", first.stderr.String(), first.stdout.String(), mutations(f.sim))
+		t.Fatalf("recover stderr:\n%s\nstdout:\n%s\nmutations: %v", first.Stderr.String(), first.Stdout.String(), mutations(f.sim))
 	}
 
 	before := len(mutations(f.sim))
@@ -177,7 +177,7 @@ func TestSIGKILLThenRecover(t *testing.T) {
 	}
 	f.assertRestored(t)
 	if t.Failed() {
-		t.Logf("second recover stderr:\n%s\nstdout:\n%s", second.stderr.String(), second.stdout.String())
+		t.Logf("second recover stderr:\n%s\nstdout:\n%s", second.Stderr.String(), second.Stdout.String())
 	}
 }
 
@@ -193,7 +193,7 @@ func TestHoldTooShortIsNotAPassAndHasNoDataRace(t *testing.T) {
 	if code != 3 {
 		t.Errorf("exit code %d, want 3 (the fault did not take effect)", code)
 	}
-	r := parseResult(t, p.stdout.String())
+	r := parseResult(t, p.Stdout.String())
 	st := r.Status.ExperimentStatus
 	if st.Phase != "Completed" || st.Verdict != "Error" || st.ErrorOutput == nil || !strings.Contains(st.ErrorOutput.Reason, "did not take effect") {
 		t.Errorf("ChaosResult %s/%s, error output %+v; want Completed/Error saying the fault did not take effect", st.Phase, st.Verdict, st.ErrorOutput)
@@ -219,16 +219,16 @@ func TestMountedSecretWinsAndResultFile(t *testing.T) {
 	if keys := f.signers.accessKeys(); len(keys) != 1 || keys[fileAccessKeyID] == 0 {
 		t.Errorf("requests were signed by %v, want only the mounted secret's %s", keys, fileAccessKeyID)
 	}
-	if !strings.Contains(p.stderr.String(), "mounted secret") {
+	if !strings.Contains(p.Stderr.String(), "mounted secret") {
 		t.Errorf("the log does not name the mounted secret as the credential source")
 	}
 	for _, s := range []string{fileSecretKey, envSecretKey} {
-		if strings.Contains(p.stdout.String()+p.stderr.String(), s) {
+		if strings.Contains(p.Stdout.String()+p.Stderr.String(), s) {
 			t.Errorf("a secret value was printed: %q", s)
 		}
 	}
-	if strings.Contains(p.stdout.String(), "ChaosResult") {
-		t.Errorf("with RESULT_FILE the ChaosResult still went to stdout:\n%s", p.stdout.String())
+	if strings.Contains(p.Stdout.String(), "ChaosResult") {
+		t.Errorf("with RESULT_FILE the ChaosResult still went to stdout:\n%s", p.Stdout.String())
 	}
 	data, err := os.ReadFile(resultFile)
 	if err != nil {
@@ -240,7 +240,7 @@ func TestMountedSecretWinsAndResultFile(t *testing.T) {
 	}
 	f.assertRestored(t)
 	if t.Failed() {
-		t.Logf("stderr:\n%s", p.stderr.String())
+		t.Logf("stderr:\n%s", p.Stderr.String())
 	}
 }
 
@@ -266,12 +266,12 @@ func TestSecondSignalDoesNotCutRestore(t *testing.T) {
 	})
 	p := start(t, f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
 	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and two polls")
-	p.signal(t, syscall.SIGTERM)
+	p.Signal(t, syscall.SIGTERM)
 	await(t, restoring.signal, 10*time.Second, "the restore UpdateService")
-	p.signal(t, syscall.SIGINT)
-	code := p.wait(t)
+	p.Signal(t, syscall.SIGINT)
+	code := p.Wait(t)
 	assertStopped(t, f, p, code)
-	if !strings.Contains(p.stderr.String(), "received SIGINT again: already stopping") {
+	if !strings.Contains(p.Stderr.String(), "received SIGINT again: already stopping") {
 		t.Errorf("stderr does not acknowledge the second signal")
 	}
 }
@@ -298,10 +298,10 @@ func TestPreflightRefusalChangesNothing(t *testing.T) {
 			if m := mutations(f.sim); len(m) > 0 {
 				t.Errorf("a refused run changed ECS: %v", m)
 			}
-			if !strings.Contains(p.stderr.String(), "preflight refused") || !strings.Contains(p.stderr.String(), tc.want) {
+			if !strings.Contains(p.Stderr.String(), "preflight refused") || !strings.Contains(p.Stderr.String(), tc.want) {
 				t.Errorf("stderr does not say preflight refused %q", tc.want)
 			}
-			r := parseResult(t, p.stdout.String())
+			r := parseResult(t, p.Stdout.String())
 			if st := r.Status.ExperimentStatus; st.Phase != "Error" || st.Verdict != "Error" {
 				t.Errorf("ChaosResult %s/%s, want Error/Error", st.Phase, st.Verdict)
 			}
@@ -309,7 +309,7 @@ func TestPreflightRefusalChangesNothing(t *testing.T) {
 				t.Errorf("service moved to %s", aws.ToString(svc.TaskDefinition))
 			}
 			if t.Failed() {
-				t.Logf("stderr:\n%s", p.stderr.String())
+				t.Logf("stderr:\n%s", p.Stderr.String())
 			}
 		})
 	}

@@ -107,9 +107,9 @@ func TestProbeModesRunAtTheirMoments(t *testing.T) {
 	p, code := runExperiment(t, f.env(t, map[string]string{"PROBES_FILE": probes}))
 
 	if code != 0 {
-		t.Fatalf("exit %d, want 0\n%s", code, p.stderr.String())
+		t.Fatalf("exit %d, want 0\n%s", code, p.Stderr.String())
 	}
-	r := parseResult(t, p.stdout.String())
+	r := parseResult(t, p.Stdout.String())
 	st := r.Status.ExperimentStatus
 	if st.Phase != "Completed" || st.Verdict != "Pass" || st.ProbeSuccessPercentage != "100" {
 		t.Errorf("result %s/%s with %s%%, want Completed/Pass with 100%%", st.Phase, st.Verdict, st.ProbeSuccessPercentage)
@@ -157,12 +157,12 @@ func TestStopOnFailureProbeRestoresAndFails(t *testing.T) {
 	p, code := runExperiment(t, f.env(t, map[string]string{"PROBES_FILE": probes, "TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
 
 	if code != 1 {
-		t.Fatalf("exit %d, want 1 (Fail)\n%s", code, p.stderr.String())
+		t.Fatalf("exit %d, want 1 (Fail)\n%s", code, p.Stderr.String())
 	}
 	if took := time.Since(start); took > 40*time.Second {
 		t.Errorf("the run took %s: the failing probe must end the 60 s hold early", took)
 	}
-	r := parseResult(t, p.stdout.String())
+	r := parseResult(t, p.Stdout.String())
 	st := r.Status.ExperimentStatus
 	if st.Phase != "Completed_With_Probe_Failure" || st.Verdict != "Fail" || st.ProbeSuccessPercentage != "0" {
 		t.Errorf("result %s/%s with %s%%, want Completed_With_Probe_Failure/Fail with 0%%", st.Phase, st.Verdict, st.ProbeSuccessPercentage)
@@ -199,9 +199,9 @@ func TestBuiltInExpectations(t *testing.T) {
 				"TOTAL_CHAOS_DURATION": "10", "CHAOS_INTERVAL": "10", "EXPECT_ROLLBACK_WITHIN": "10", "EXPECT_HEALTHY_TASKS": "1",
 			}))
 			if code != tc.wantCode {
-				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, p.stderr.String())
+				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, p.Stderr.String())
 			}
-			r := parseResult(t, p.stdout.String())
+			r := parseResult(t, p.Stdout.String())
 			verdicts := map[string]string{}
 			for _, ps := range r.Status.ProbeStatuses {
 				verdicts[ps.Name] = ps.Status.Verdict + ": " + ps.Status.Description

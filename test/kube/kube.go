@@ -36,6 +36,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -170,10 +173,39 @@ func (c *Cluster) ApplyFile(t testing.TB, path string) {
 	if len(crds) == 0 {
 		return
 	}
-	args := append([]string{"wait", "--for=condition=Established", "--timeout=60s"}, crds...)
-	if out, err := c.Kubectl(t, args...); err != nil {
-		t.Fatalf("kube: CRDs of %s not established: %v\n%s", path, err, out)
+	// Polled rather than `kubectl wait`: right after the apply a CRD may have no status.conditions yet, and
+	// kubectl wait then fails at once instead of waiting ("accessor error: <nil>").
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatalf("kube: %v", err)
 	}
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, crd := range crds {
+		name := strings.TrimPrefix(crd, "customresourcedefinition.apiextensions.k8s.io/")
+		for !crdEstablished(ctx, dyn, crdGVR, name) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("kube: CRD %s of %s not established within 60s", name, path)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
+func crdEstablished(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, name string) bool {
+	obj, err := dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conditions {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }
 
 // CreateNamespace creates a namespace (an existing one is fine).

@@ -64,7 +64,7 @@ func TestEngineStopAbortsAndRestores(t *testing.T) {
 	}))
 	await(t, injected, 30*time.Second, "the inject UpdateService")
 	stopped := e.stopEngine(t)
-	code := p.wait(t)
+	code := p.Wait(t)
 	if code != 5 {
 		t.Errorf("exit code %d, want 5 (stopped)", code)
 	}
@@ -163,7 +163,7 @@ func TestMissingChaosEngineIsRecordedAsError(t *testing.T) {
 	}
 	r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
 	if err != nil || !found {
-		t.Fatalf("no ChaosResult %s (found %v, %v): the failed run is invisible in Kubernetes; log:\n%s", engineResultName, found, err, p.stderr.String())
+		t.Fatalf("no ChaosResult %s (found %v, %v): the failed run is invisible in Kubernetes; log:\n%s", engineResultName, found, err, p.Stderr.String())
 	}
 	assertError(t, r, "Error/Error", "", engineName)
 }
@@ -209,13 +209,13 @@ func TestBadChaosEngineChangesNothing(t *testing.T) {
 			}
 			p, code := run(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"CHAOSENGINE": engineName}))
 			if code != 2 {
-				t.Errorf("exit code %d, want 2\n%s", code, p.stderr.String())
+				t.Errorf("exit code %d, want 2\n%s", code, p.Stderr.String())
 			}
 			if n := len(e.sim.Requests()); n != 0 {
 				t.Errorf("%d ECS calls, want none", n)
 			}
-			if !strings.Contains(p.stderr.String(), tc.want) {
-				t.Errorf("the log does not say %q:\n%s", tc.want, p.stderr.String())
+			if !strings.Contains(p.Stderr.String(), tc.want) {
+				t.Errorf("the log does not say %q:\n%s", tc.want, p.Stderr.String())
 			}
 			r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
 			if err != nil || !found {

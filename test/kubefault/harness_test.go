@@ -1,17 +1,13 @@
 package kubefault
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +24,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
 )
 
@@ -45,27 +42,15 @@ func TestMain(m *testing.M) {
 
 // buildAndRun builds the binary as the image does, plus -race; a build failure fails the package.
 func buildAndRun(m *testing.M) int {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	root := strings.TrimSpace(string(gomod))
-	if err != nil || root == "" || root == os.DevNull {
-		fmt.Fprintf(os.Stderr, "kubefault: cannot find the module root: %v\n", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "kubefault-experiment-")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, remove, err := binary.Build(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubefault: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	experimentBinary = filepath.Join(dir, "experiment")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", experimentBinary, "./experiment")
-	build.Dir = filepath.Dir(root)
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "kubefault: go build -race ./experiment: %v\n%s", err, out)
-		return 1
-	}
+	defer remove()
+	experimentBinary = path
 	return m.Run()
 }
 
@@ -451,67 +436,20 @@ func reasons(events []kubeEvent) []string {
 }
 
 // process is one run of the binary.
-type process struct {
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan struct{}
-}
+type process = binary.Process
 
 // start runs the binary with exactly vars as its environment; it is killed after processTimeout or when the
 // test ends.
 func start(t *testing.T, vars map[string]string) *process {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
-	p := &process{done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, experimentBinary)
-	for k, v := range vars {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
-	}
-	p.cmd.Stdout = &p.stdout
-	p.cmd.Stderr = &p.stderr
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s: %v", experimentBinary, err)
-	}
-	go func() {
-		defer cancel()
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	return p
-}
-
-// wait returns the exit code once the process has ended, failing the test on a data race.
-func (p *process) wait(t *testing.T) int {
-	t.Helper()
-	<-p.done
-	if p.cmd.ProcessState == nil {
-		t.Fatalf("experiment did not run")
-	}
-	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
-		t.Errorf("the race detector reported a data race in the binary:\n%s", p.stderr.String())
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func (p *process) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("send %v: %v", sig, err)
-	}
+	return binary.Start(t, experimentBinary, vars, processTimeout)
 }
 
 // run runs the binary to its end and returns it with its exit code.
 func run(t *testing.T, vars map[string]string) (*process, int) {
 	t.Helper()
 	p := start(t, vars)
-	return p, p.wait(t)
+	return p, p.Wait(t)
 }
 
 func testContext(t *testing.T, d time.Duration) context.Context {

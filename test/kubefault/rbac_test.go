@@ -185,7 +185,7 @@ func (e *env) runAsServiceAccount(t *testing.T, kubeconfig string) rbacRun {
 		t.Fatalf("read the ChaosResult: %v", err)
 	}
 	return rbacRun{p: p, code: code, result: r, found: found, events: e.eventsAbout(t, "ChaosEngine", engineName),
-		stderr: p.stderr.String(), restore: e.assertRestored}
+		stderr: p.Stderr.String(), restore: e.assertRestored}
 }
 
 // assertFullEffect checks every effect the fault Role serves: the result written and final, the engine read
@@ -344,13 +344,13 @@ func TestShippedRBACWithoutWatchSaysSo(t *testing.T) {
 	}))
 	await(t, injected, 30*time.Second, "the inject UpdateService")
 	stopped := e.stopEngine(t)
-	if code := p.wait(t); code != 5 {
+	if code := p.Wait(t); code != 5 {
 		t.Errorf("exit code %d, want 5: the re-read must still find the stop", code)
 	}
 	t.Logf("without watch the restore started %s after engineState: stop", e.restoreStartedAt(t).Sub(stopped).Round(time.Millisecond))
 	r := e.mustResult(t, engineResultName)
 	assertError(t, r, "Stopped/Stopped", "", "engineState")
 	e.assertRestored(t)
-	assertSays(t, p.stderr.String(), `cannot watch resource "chaosengines"`)
+	assertSays(t, p.Stderr.String(), `cannot watch resource "chaosengines"`)
 	logOnFailure(t, p)
 }

@@ -17,8 +17,8 @@ func TestFullRunResultGoesFromAwaitedToPass(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := start(t, e.childEnv(t, e.kubeconfig(t, ""), nil))
-	states := e.resultStates(experimentName, p.done)
-	code := p.wait(t)
+	states := e.resultStates(experimentName, p.Done())
+	code := p.Wait(t)
 	seen := states()
 	if code != 0 {
 		t.Errorf("exit code %d, want 0", code)
@@ -44,7 +44,7 @@ func TestFullRunResultGoesFromAwaitedToPass(t *testing.T) {
 		t.Errorf("passedRuns %d, want 1", r.Status.History.PassedRuns)
 	}
 	e.assertRestored(t)
-	if strings.Contains(p.stdout.String()+p.stderr.String()+e.rawResult(t, experimentName), fakeSecretKey) {
+	if strings.Contains(p.Stdout.String()+p.Stderr.String()+e.rawResult(t, experimentName), fakeSecretKey) {
 		t.Errorf("the secret access key reached the log or the result")
 	}
 	logOnFailure(t, p)
@@ -100,8 +100,8 @@ func TestSIGTERMDuringHoldEndsStopped(t *testing.T) {
 	inHold := e.onHold(2)
 	p := start(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
 	await(t, inHold, 30*time.Second, "the inject UpdateService and two polls")
-	p.signal(t, syscall.SIGTERM)
-	if code := p.wait(t); code != 5 {
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.Wait(t); code != 5 {
 		t.Errorf("exit code %d, want 5 (stopped)", code)
 	}
 	r := e.mustResult(t, experimentName)
@@ -121,7 +121,7 @@ func TestSequentialRunsCountPasses(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		p, code := run(t, e.childEnv(t, kubeconfig, map[string]string{"TOTAL_CHAOS_DURATION": "2", "CHAOS_INTERVAL": "2"}))
 		if code != 0 {
-			t.Fatalf("run %d: exit code %d, want 0\n%s", i, code, p.stderr.String())
+			t.Fatalf("run %d: exit code %d, want 0\n%s", i, code, p.Stderr.String())
 		}
 	}
 	h := e.mustResult(t, experimentName).Status.History
@@ -161,7 +161,7 @@ func assertError(t *testing.T, r chaosResult, state, code, reasonHas string) {
 func logOnFailure(t *testing.T, p *process) {
 	t.Helper()
 	if t.Failed() {
-		t.Logf("stderr of the binary:\n%s", p.stderr.String())
+		t.Logf("stderr of the binary:\n%s", p.Stderr.String())
 	}
 }
 
