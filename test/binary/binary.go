@@ -114,3 +114,18 @@ func envList(env map[string]string) []string {
 	sort.Strings(list)
 	return list
 }
+
+// Main is a test package's TestMain body: it builds the binary, hands its path to use, runs the tests and returns
+// their exit code. A failed build fails the package: a test of the binary that cannot build it must not pass.
+func Main(m *testing.M, pkg string, use func(path string)) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, remove, err := Build(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
+		return 1
+	}
+	defer remove()
+	use(path)
+	return m.Run()
+}

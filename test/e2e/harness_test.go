@@ -27,22 +27,7 @@ import (
 var experimentBinary string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-// buildAndRun builds the binary the way the image does (plus -race) and runs the tests. A failed build fails
-// the package: a test of the binary that cannot build it must not pass.
-func buildAndRun(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	path, remove, err := binary.Build(ctx)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 1
-	}
-	defer remove()
-	experimentBinary = path
-	return m.Run()
+	os.Exit(binary.Main(m, "e2e", func(path string) { experimentBinary = path }))
 }
 
 const (

@@ -35,23 +35,9 @@ var experimentBinary string
 var cluster = &kube.Shared{Setup: func(t testing.TB, c *kube.Cluster) { c.InstallLitmusCRDs(t) }}
 
 func TestMain(m *testing.M) {
-	code := buildAndRun(m)
+	code := binary.Main(m, "kubefault", func(path string) { experimentBinary = path })
 	cluster.Stop()
 	os.Exit(code)
-}
-
-// buildAndRun builds the binary as the image does, plus -race; a build failure fails the package.
-func buildAndRun(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	path, remove, err := binary.Build(ctx)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "kubefault: %v\n", err)
-		return 1
-	}
-	defer remove()
-	experimentBinary = path
-	return m.Run()
 }
 
 const (
