@@ -72,9 +72,9 @@ type Recorder struct {
 	p      Params
 	out    Outputs
 	events events.Recorder
-	probes *probe.Runner    // nil without probes
-	engine *engine.Client   // nil without CHAOSENGINE
-	behind *writeBehind     // set by Start
+	probes *probe.Runner  // nil without probes
+	engine *engine.Client // nil without CHAOSENGINE
+	behind *writeBehind   // set by Start
 	cancel context.CancelCauseFunc
 
 	mu         sync.Mutex
