@@ -53,13 +53,13 @@ func (s *session) retryOf(ctx context.Context, rec *recorder.Recorder) retryStat
 
 // recoverPredecessor restores the chaos revisions this Job's earlier pod left, the way `recover` does but only
 // for this Job's markers, and records an Error verdict that says so.
-func (s *session) recoverPredecessor(ctx context.Context, rec *recorder.Recorder, opts ecsimage.Options, why string) int {
+func (s *session) recoverPredecessor(ctx context.Context, rec *recorder.Recorder, inCluster bool, opts ecsimage.Options, why string) int {
 	s.log.Warnf("%s: restoring its services (Job %s) and not injecting again", why, s.cfg.JobUID)
 	// Like recover, this is cleanup: a signal must not cut it short, only the timeouts bound it.
 	report := ecsimage.Recover(context.WithoutCancel(ctx), s.clients, opts)
 	final := rec.FinishRecovery(ctx, report, fmt.Sprintf("%s (Job %s): this pod restored what it left and did not inject again", why, s.cfg.JobUID))
 	printSummary(s.log, report, final.Outcome)
-	return s.exitStatus(final.Outcome, final.Recorded)
+	return s.exitStatus(final.Outcome, final.Recorded && inCluster)
 }
 
 // kubeConfig returns the cluster's client configuration when the binary runs in a pod or KUBECONFIG is set, else

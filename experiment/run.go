@@ -69,7 +69,7 @@ func (s *session) refuse(ctx context.Context, code, what string, err error) int 
 	} else if werr := recorder.RecordFailure(ctx, out, s.cfg, s.resultRun(), code, what+": "+err.Error()); werr != nil {
 		s.log.Warnf("cannot record the failure in a ChaosResult: %v", werr)
 	} else {
-		recorded = true
+		recorded = out.InCluster()
 	}
 	return s.exitStatus(ecsimage.OutcomeRefused, recorded)
 }
@@ -91,11 +91,12 @@ func (s *session) resultRun() result.Run {
 }
 
 // exitStatus is the process exit status. For a plain Job or a CLI run it is the outcome (DESIGN's table). Under a
-// ChaosEngine it is 0 once the verdict is in the ChaosResult, as Litmus's own faults do: chaos-runner treats a
-// failed experiment pod as a watch error and never reads the result (litmus-stack/README.md, "Exit status"), and
-// the Job it builds retries a failed pod.
-func (s *session) exitStatus(o ecsimage.Outcome, recorded bool) int {
-	if s.cfg.ChaosEngine != "" && recorded {
+// ChaosEngine it is 0 once the verdict is in the ChaosResult in Kubernetes (inCluster), as Litmus's own faults
+// do: chaos-runner treats a failed experiment pod as a watch error and never reads the result (chaos-runner
+// 3.18.0 pkg/utils/watchChaosContainer.go, GetChaosContainerStatus: "chaos pod status is Failed"), and the Job it
+// builds keeps Kubernetes' default backoffLimit, so it retries a failed pod.
+func (s *session) exitStatus(o ecsimage.Outcome, inCluster bool) int {
+	if s.cfg.ChaosEngine != "" && inCluster {
 		if o != ecsimage.OutcomePass {
 			s.log.Infof("outcome %s (exit %d as a plain Job); under ChaosEngine %s the verdict is in the ChaosResult and the pod exits 0", o, int(o), s.cfg.ChaosEngine)
 		}
@@ -157,7 +158,7 @@ func (s *session) runFault(ctx context.Context) int {
 	}
 	opts := s.faultOptions(image)
 	if retry == retryInterrupted {
-		return s.recoverPredecessor(ctx, rec, opts, "a previous pod of this Job was interrupted during its run")
+		return s.recoverPredecessor(ctx, rec, out.InCluster(), opts, "a previous pod of this Job was interrupted during its run")
 	}
 	// Stops from the ChaosEngine (engineState: stop) and from stopOnFailure probes cancel the same context as a
 	// signal does, each with its own cause.
@@ -173,11 +174,11 @@ func (s *session) runFault(ctx context.Context) int {
 	}).Info("starting the ECS invalid container image fault")
 	report := ecsimage.Run(ctx, s.clients, opts)
 	if report.LeftByThisJob() {
-		return s.recoverPredecessor(ctx, rec, opts, "a previous pod of this Job left a chaos revision behind")
+		return s.recoverPredecessor(ctx, rec, out.InCluster(), opts, "a previous pod of this Job left a chaos revision behind")
 	}
 	final := rec.Finish(ctx, report)
 	printSummary(s.log, report, final.Outcome)
-	return s.exitStatus(final.Outcome, final.Recorded)
+	return s.exitStatus(final.Outcome, final.Recorded && out.InCluster())
 }
 
 func (s *session) faultOptions(image taskdef.ChaosImage) ecsimage.Options {

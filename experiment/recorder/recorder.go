@@ -37,6 +37,9 @@ type Outputs struct {
 	pods probe.Pods
 }
 
+// InCluster reports whether the result goes to the Kubernetes API, where chaos-runner reads it.
+func (o Outputs) InCluster() bool { return o.Kube != nil }
+
 // Open picks the outputs for cfg: the Kubernetes API when restCfg is non-nil, else RESULT_FILE, else stdout.
 // Every result of the run, an early failure included, goes through the writer it returns.
 func Open(cfg tunables.Config, restCfg *rest.Config, stdout io.Writer) (Outputs, error) {
