@@ -110,7 +110,7 @@ type Observations struct {
 	// CircuitBreaker and Alarms are the chaos service deployment's failure detection, when it could be read.
 	CircuitBreaker *MonitorStatus `json:"circuitBreaker,omitempty"`
 	Alarms         *MonitorStatus `json:"alarms,omitempty"`
-	ServiceEvents       []string        `json:"serviceEvents,omitempty"`
+	ServiceEvents  []string       `json:"serviceEvents,omitempty"`
 	// OriginalRunningAtStart and OriginalRunningLowest count RUNNING tasks of the original revision.
 	OriginalRunningAtStart int `json:"originalRunningAtStart"`
 	OriginalRunningLowest  int `json:"originalRunningLowest"`
@@ -154,8 +154,8 @@ type DigestChange struct {
 type RestoreReport struct {
 	Action RestoreAction `json:"action,omitempty"`
 	// Method is RestoreMethodStopDeployment or RestoreMethodUpdateService when the fault pointed the service back.
-	Method                          string        `json:"method,omitempty"`
-	DeploymentConfigurationRestored bool          `json:"deploymentConfigurationRestored"`
+	Method                          string `json:"method,omitempty"`
+	DeploymentConfigurationRestored bool   `json:"deploymentConfigurationRestored"`
 	// Completed is true when the restore deployment reached COMPLETED with no chaos task left.
 	Completed        bool     `json:"completed"`
 	WaitSeconds      float64  `json:"waitSeconds,omitempty"`
