@@ -88,6 +88,10 @@ func (s *Simulator) reconcile(svc *service) {
 		return
 	}
 	primary := svc.deployments[0]
+	if primary.rollout != types.DeploymentRolloutStateCompleted && s.beginStaged(svc, primary) {
+		s.reconcileStaged(svc) // BLUE_GREEN, LINEAR, CANARY: strategies.go
+		return
+	}
 	primary.desired = svc.desired
 	d := int(svc.desired)
 	maxTotal, minHealthy := svc.bounds()
@@ -157,10 +161,16 @@ func (s *Simulator) reconcile(svc *service) {
 		} else {
 			started := make([]*task, 0, launch)
 			for range launch {
-				started = append(started, s.launchTask(svc, primary))
+				t := s.launchTask(svc, primary)
+				if t == nil { // no room on any container instance (capacity.go)
+					break
+				}
+				started = append(started, t)
 			}
-			s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
-			svc.steady = false
+			if len(started) > 0 {
+				s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
+				svc.steady = false
+			}
 		}
 	}
 	s.settle(svc)
@@ -266,7 +276,7 @@ func (s *Simulator) newDeployment(svc *service, taskDef, reason string) *deploym
 	dep := &deployment{
 		id: s.newDeploymentID(), taskDef: taskDef, status: "PRIMARY", desired: svc.desired,
 		rollout: types.DeploymentRolloutStateInProgress, createdAt: s.now, updatedAt: s.now,
-		launchType: svc.spec.LaunchType,
+		launchType: svc.spec.LaunchType, strategy: svc.cfg.Strategy, cfg: svc.cfg,
 	}
 	dep.reason = reason
 	if reason == "" {
@@ -278,16 +288,21 @@ func (s *Simulator) newDeployment(svc *service, taskDef, reason string) *deploym
 	return dep
 }
 
-// launchTask places one task of dep and schedules its way through PROVISIONING and PENDING.
+// launchTask places one task of dep and schedules its way through PROVISIONING and PENDING; nil when no container
+// instance has room for it.
 func (s *Simulator) launchTask(svc *service, dep *deployment) *task {
 	td := s.resolveTaskDefinition(dep.taskDef)
+	instance, ok := s.placeOrReport(svc, dep, td)
+	if !ok {
+		return nil
+	}
 	id := s.newTaskID()
 	c := svc.cluster
 	t := &task{
 		id: id, arn: s.arn(fmt.Sprintf("task/%s/%s", c.name, id)), cluster: c, svc: svc, dep: dep, td: td,
 		group: "service:" + svc.name, startedBy: dep.id, launchType: dep.launchType,
 		lastStatus: statusProvisioning, desiredStatus: statusRunning, version: 1,
-		createdAt: timePtr(s.now),
+		createdAt: timePtr(s.now), instance: instance,
 	}
 	for _, cd := range td.ContainerDefinitions {
 		t.containers = append(t.containers, types.Container{
@@ -300,7 +315,7 @@ func (s *Simulator) launchTask(svc *service, dep *deployment) *task {
 	}
 	c.tasks[id] = t
 	c.taskOrder = append(c.taskOrder, t)
-	s.after(t, s.timing.Provisioning, s.toPending)
+	s.after(t, s.provisioningTime(td), s.toPending)
 	return t
 }
 
@@ -334,6 +349,7 @@ func (s *Simulator) toPending(t *task) {
 
 func (s *Simulator) toRunning(t *task) {
 	s.startContainers(t)
+	s.startGrace(t)
 	if dep := t.dep; dep != nil {
 		dep.consecutiveFailures = 0
 		dep.nextLaunch = time.Time{}
@@ -411,6 +427,12 @@ func (s *Simulator) checkCircuitBreaker(svc *service, dep *deployment) {
 	dep.reason = "ECS deployment circuit breaker: tasks failed to start."
 	dep.updatedAt = s.now
 	s.addEvent(svc, "(deployment %s) deployment failed: tasks failed to start.", dep.id)
+	if dep.staged != nil { // blue/green family: traffic goes back to blue, which kept running
+		if cb.Rollback {
+			s.rollbackStaged(svc, dep, dep.reason)
+		}
+		return
+	}
 	if !cb.Rollback || svc.lastCompleted == nil || svc.lastCompleted == dep {
 		return
 	}

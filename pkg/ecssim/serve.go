@@ -171,6 +171,7 @@ func (s *Simulator) settleNow(clusterName, serviceName string) error {
 			t.pullStartedAt = timePtr(s.now)
 		}
 		s.startContainers(t)
+		t.graceOver = true // a seeded service has been steady for a while
 	}
 	s.reconcile(svc)
 	return nil
