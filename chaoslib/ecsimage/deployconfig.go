@@ -90,7 +90,10 @@ func chaosDeploymentConfiguration(svc *types.Service, affectedPercent int) *type
 	if dc == nil {
 		dc = &types.DeploymentConfiguration{}
 	}
-	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon || !isRolling(dc) {
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		return daemonChaosConfiguration(dc, affectedPercent)
+	}
+	if !isRolling(dc) {
 		return dc
 	}
 	maxPct := int32(defaultMaximumPercent)
@@ -114,7 +117,9 @@ func chaosTasksAllowed(desired int32, dc *types.DeploymentConfiguration, daemon 
 		return 0
 	}
 	if daemon {
-		return int(desired) // a daemon replaces its tasks in place, one per instance
+		// A daemon replaces its tasks in place, stop before start: as many instances as minimumHealthyPercent lets
+		// go (rounded up, the API default for DAEMON being 0) lose their task to a chaos one.
+		return int(desired) - daemonKept(desired, dc)
 	}
 	maxPct, minPct := int32(defaultMaximumPercent), int32(defaultMinimumHealthyPercent)
 	if dc != nil && dc.MaximumPercent != nil {
@@ -207,4 +212,29 @@ func differsOnlyInMaximumPercent(original, current *types.DeploymentConfiguratio
 // form: the API's lowerCamelCase member names, absent members left out, an explicit false kept.
 func cliJSON(dc *types.DeploymentConfiguration) string {
 	return encodeDeploymentConfiguration(dc)
+}
+
+// daemonChaosConfiguration raises minimumHealthyPercent to at least 100-affectedPercent for a DAEMON service, so
+// that TASK_REPLICA_AFFECTED_PERC bounds the share of instances whose daemon task is stopped for a chaos one (a
+// daemon deployment stops tasks before starting new ones, within minimumHealthyPercent; SDK doc of
+// types.DeploymentConfiguration.MinimumHealthyPercent: "The default minimumHealthyPercent value for a service using
+// the DAEMON service schedule is 0%" for the API). Narrowing, never widening: a higher value of the service's own
+// stays. maximumPercent is left as it is.
+func daemonChaosConfiguration(dc *types.DeploymentConfiguration, affectedPercent int) *types.DeploymentConfiguration {
+	minPct := aws.ToInt32(dc.MinimumHealthyPercent) // absent means the API's DAEMON default, 0
+	if floor := int32(100 - affectedPercent); floor > minPct {
+		minPct = floor
+	}
+	dc.MinimumHealthyPercent = aws.Int32(minPct)
+	return dc
+}
+
+// daemonKept is how many daemon tasks keep running during a deployment under dc: minimumHealthyPercent of the
+// instance count, rounded up.
+func daemonKept(desired int32, dc *types.DeploymentConfiguration) int {
+	minPct := 0
+	if dc != nil {
+		minPct = int(aws.ToInt32(dc.MinimumHealthyPercent))
+	}
+	return (minPct*int(desired) + 99) / 100
 }

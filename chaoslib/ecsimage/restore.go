@@ -326,23 +326,15 @@ func (r *run) waitRestored(ctx context.Context, targets []*target) {
 
 func (r *run) waitFailed(pending map[*target]bool, why string) {
 	for t := range pending {
-		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it", t.name, why, t.originalARN()))
+		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it%s", t.name, why, t.originalARN(), restoreHeldNote(t)))
 		r.log.WithField("service", t.name).Error(t.report.Error)
 	}
 }
 
 func restoreDone(t *target, svc types.Service) bool {
-	if t.report.Restore.Action == RestoreLeftToThirdParty {
-		return !hasDeploymentOf(svc, t.report.ChaosTaskDefinitions)
-	}
-	if aws.ToString(svc.TaskDefinition) != t.originalARN() || len(svc.Deployments) != 1 {
-		return false
-	}
-	d := svc.Deployments[0]
-	if aws.ToString(d.TaskDefinition) != t.originalARN() || d.RunningCount != svc.DesiredCount || d.PendingCount != 0 {
-		return false
-	}
-	return d.RolloutState == "" || d.RolloutState == types.DeploymentRolloutStateCompleted
+	done, note := restoredState(t, svc) // restored.go
+	t.report.Restore.InProgress = note
+	return done
 }
 
 // awsCLIDeploymentConfiguration renders the original configuration for the aws CLI's JSON argument.

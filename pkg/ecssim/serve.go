@@ -98,6 +98,11 @@ type SeedSpec struct {
 	DeploymentConfiguration *types.DeploymentConfiguration
 	Controller              types.DeploymentControllerType // default ECS
 	LaunchType              types.LaunchType               // default FARGATE
+	SchedulingStrategy      types.SchedulingStrategy       // default REPLICA; DAEMON ignores DesiredCount
+	// ContainerInstances registers this many instances of Instance in the cluster first (capacity.go).
+	ContainerInstances int
+	Instance           InstanceSpec
+	TaskCPU, TaskMemory string // task-level CPU units and MiB; default "256" and "512"
 }
 
 // SeedService creates the cluster, task definition and service of spec through c (so the request log and
@@ -121,10 +126,21 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
 		return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
 	}
+	if spec.ContainerInstances > 0 {
+		if _, err := s.AddContainerInstances(spec.Cluster, spec.ContainerInstances, spec.Instance); err != nil {
+			return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
+		}
+	}
+	if spec.TaskCPU == "" {
+		spec.TaskCPU = "256"
+	}
+	if spec.TaskMemory == "" {
+		spec.TaskMemory = "512"
+	}
 	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(spec.Family), ContainerDefinitions: containers, Tags: spec.TaskDefinitionTags,
-		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []types.Compatibility{types.Compatibility(spec.LaunchType)},
+		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String(spec.TaskCPU), Memory: aws.String(spec.TaskMemory),
 	})
 	if err != nil {
 		return "", fmt.Errorf("seed task definition %s: %w", spec.Family, err)
@@ -136,6 +152,10 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
 			Subnets: []string{"subnet-0123456789abcdef0"}, AssignPublicIp: types.AssignPublicIpDisabled,
 		}},
+	}
+	if spec.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		in.SchedulingStrategy = types.SchedulingStrategyDaemon
+		in.DesiredCount = nil // one task per container instance
 	}
 	if spec.Controller != "" {
 		in.DeploymentController = &types.DeploymentController{Type: spec.Controller}
