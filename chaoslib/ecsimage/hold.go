@@ -449,6 +449,12 @@ func (r *run) judgeEffect(t *target) {
 		t.report.NotEffectiveReason = fmt.Sprintf("the chaos image %s pulled: chaos tasks reached RUNNING (choose an IMAGE that does not exist, e.g. one without a tag)", r.opts.Image.Reference)
 	case o.ChaosTasksAllowed == 0:
 		t.report.NotEffectiveReason = "ECS could start no chaos task under the chaos deployment configuration (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)"
+	case o.ChaosPendingMax > 0 && o.FailedTasks == 0:
+		// Stalled, not an error: chaos tasks launched and none ever ran, "the deployment stalls until the fault
+		// ends" as the spec says; on Fargate provisioning and pull retries outlast the default 30 s hold.
+		t.report.Stalled = true
+		r.log.WithField("service", t.name).Warn(t.report.warn("the deployment stalled: chaos tasks stayed PENDING, none ran, and none failed before the hold ended (their image pull was still being retried); lengthen TOTAL_CHAOS_DURATION or CHAOS_INTERVAL to see the failure"))
+		return
 	case o.ChaosPendingMax > 0:
 		t.report.NotEffectiveReason = "the hold ended while chaos tasks were still PENDING, their image pull still being retried (lengthen TOTAL_CHAOS_DURATION or CHAOS_INTERVAL)"
 	case o.RolledBackByECS:

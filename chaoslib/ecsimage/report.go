@@ -49,13 +49,16 @@ type ServiceReport struct {
 	Changed bool `json:"changed"`
 	Cycles  int  `json:"cycles"`
 	// Effective is true when at least one chaos task was seen failing to start.
-	Effective          bool          `json:"effective"`
-	NotEffectiveReason string        `json:"notEffectiveReason,omitempty"`
-	Warnings           []string      `json:"warnings,omitempty"`
-	Observations       Observations  `json:"observations"`
-	Restore            RestoreReport `json:"restore"`
-	Error              string        `json:"error,omitempty"`
-	err                error
+	Effective          bool   `json:"effective"`
+	NotEffectiveReason string `json:"notEffectiveReason,omitempty"`
+	// Stalled is true when chaos tasks were launched, none ever ran and none failed before the hold ended: the
+	// deployment stalled as the spec describes. It is an effect, not an error.
+	Stalled      bool          `json:"stalled,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	Observations Observations  `json:"observations"`
+	Restore      RestoreReport `json:"restore"`
+	Error        string        `json:"error,omitempty"`
+	err          error
 }
 
 // Err returns the error that ended this service's run, if any.
@@ -262,7 +265,7 @@ func (s ServiceReport) outcome(stop *StopCause) Outcome {
 		return OutcomeFail
 	case !s.Changed:
 		return OutcomePass // refused elsewhere only; this one was left untouched on purpose
-	case !s.Effective:
+	case !s.Effective && !s.Stalled:
 		return OutcomeError
 	case !s.Restore.Completed:
 		return OutcomeError

@@ -221,3 +221,19 @@ func TestRestoreHeldByHookIsReportedWithTheHook(t *testing.T) {
 		t.Errorf("restore deployment at stage %q (%v), want held at PRE_SCALE_UP", stage, err)
 	}
 }
+
+// Issue 13, finding 9. On Fargate a chaos task provisions, attaches its ENI and retries its pull for longer than the
+// seed's default 30 s hold (ecssim.FargateTiming cites the figures): the run must still end Pass, with the effect
+// confirmed (a chaos task failed) or stalled (chaos tasks launched, none ever ran: "the deployment stalls until the
+// fault ends", as the spec puts it), never "not effective".
+func TestFargateDefaultsEndPass(t *testing.T) {
+	e, sh := shapeEnv(t, "fargate")
+	rep := e.run(t, e.shapeOptions(sh))
+	s := rep.Services[0]
+	if got := rep.Outcome(); got != OutcomePass {
+		t.Fatalf("outcome %v, want Pass (effect confirmed or stalled); not effective because %q; observations %+v", got, s.NotEffectiveReason, s.Observations)
+	}
+	if s.Observations.ChaosRunningMax > 0 {
+		t.Errorf("a chaos task ran: %+v", s.Observations)
+	}
+}
