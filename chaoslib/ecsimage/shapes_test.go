@@ -93,7 +93,9 @@ func TestDaemonRefusedWhenEveryDaemonTaskWouldStop(t *testing.T) {
 	if msg := rep.Services[0].Error; !strings.Contains(msg, "TASK_REPLICA_AFFECTED_PERC") || !strings.Contains(msg, "every instance") {
 		t.Errorf("refusal %q does not name the tunable to lower", msg)
 	}
-	if ops := e.mutatingCalls(); len(ops) > 0 && slices.ContainsFunc(ops, func(op string) bool { return op != "CreateCluster" && op != "RegisterTaskDefinition" && op != "CreateService" }) {
+	if ops := e.mutatingCalls(); len(ops) > 0 && slices.ContainsFunc(ops, func(op string) bool {
+		return op != "CreateCluster" && op != "RegisterTaskDefinition" && op != "CreateService"
+	}) {
 		t.Errorf("a refused run changed something: %v", ops)
 	}
 }

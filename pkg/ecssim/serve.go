@@ -100,8 +100,8 @@ type SeedSpec struct {
 	LaunchType              types.LaunchType               // default FARGATE
 	SchedulingStrategy      types.SchedulingStrategy       // default REPLICA; DAEMON ignores DesiredCount
 	// ContainerInstances registers this many instances of Instance in the cluster first (capacity.go).
-	ContainerInstances int
-	Instance           InstanceSpec
+	ContainerInstances  int
+	Instance            InstanceSpec
 	TaskCPU, TaskMemory string // task-level CPU units and MiB; default "256" and "512"
 }
 
