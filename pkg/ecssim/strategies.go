@@ -99,8 +99,8 @@ func (s *Simulator) DeploymentStage(clusterName, serviceName string) (types.Serv
 	if len(svc.deployments) == 0 || svc.deployments[0].staged == nil {
 		return "", 0, nil
 	}
-	st := svc.deployments[0].staged
-	return st.stage, st.traffic, nil
+	dep := svc.deployments[0]
+	return dep.lifecycleStage(), dep.staged.traffic, nil
 }
 
 // lifecycleStage is the deployment's current stage, "" for a rolling one (for DescribeServiceDeployments).
