@@ -119,14 +119,14 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
 			TaskDefinition:          aws.String(t.originalARN()),
-			DeploymentConfiguration: cloneDeploymentConfiguration(t.originalDC),
+			DeploymentConfiguration: restoreDeploymentConfiguration(t), // restored.go: DAEMON keeps its bound
 		})
 		if err != nil {
 			r.restoreFailed(t, fmt.Errorf("point the service back at %s: %s", t.originalARN(), explainAPIError(err, "ecs:UpdateService")))
 			return
 		}
 		t.report.Restore.Action = RestoreReverted
-		t.report.Restore.DeploymentConfigurationRestored = true
+		t.report.Restore.DeploymentConfigurationRestored = !configurationDeferred(t)
 		log.WithField("revision", t.originalARN()).Info("service points at its original revision again")
 	case current == t.originalARN():
 		if t.report.Observations.RolledBackByECS || hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) {
@@ -271,6 +271,7 @@ func (r *run) restoreFailed(t *target, err error) {
 // deployment, on the original revision, running = desired. For a service left to a third party it waits only
 // until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
 func (r *run) waitRestored(ctx context.Context, targets []*target) {
+	defer r.restoreDeferredConfigurations(ctx, targets) // restored.go
 	pending := map[*target]bool{}
 	for _, t := range targets {
 		if t.report.State == StateRestored && !t.watch.gone {

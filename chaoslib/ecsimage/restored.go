@@ -1,6 +1,7 @@
 package ecsimage
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -84,4 +85,55 @@ func restoreHeldNote(t *target) string {
 		return " (the restore deployment may be held by a lifecycle hook: " + hooks + ")"
 	}
 	return ""
+}
+
+// configurationDeferred reports whether the restore deployment of t runs with the chaos configuration and the
+// original one goes back after it: a DAEMON service whose chaos deployment raised minimumHealthyPercent. Pointing it
+// back with its own minimumHealthyPercent (the API default 0) would stop the daemon task on every instance, the
+// instances TASK_REPLICA_AFFECTED_PERC protected included, before starting the original tasks again.
+func configurationDeferred(t *target) bool {
+	if t.service.SchedulingStrategy != types.SchedulingStrategyDaemon || t.chaosDC == nil {
+		return false
+	}
+	orig := int32(0)
+	if t.originalDC != nil {
+		orig = aws.ToInt32(t.originalDC.MinimumHealthyPercent)
+	}
+	return aws.ToInt32(t.chaosDC.MinimumHealthyPercent) > orig
+}
+
+// restoreDeploymentConfiguration is the configuration the restore UpdateService sends with the original revision.
+func restoreDeploymentConfiguration(t *target) *types.DeploymentConfiguration {
+	if configurationDeferred(t) {
+		return cloneDeploymentConfiguration(t.chaosDC)
+	}
+	return cloneDeploymentConfiguration(t.originalDC)
+}
+
+// restoreDeferredConfigurations puts the original configuration back on services whose restore deployment ran with
+// the chaos one, once the wait is over (done or not: the configuration must not stay narrowed), compare-and-set as
+// after an ECS rollback. A configuration-only UpdateService starts no deployment.
+func (r *run) restoreDeferredConfigurations(ctx context.Context, targets []*target) {
+	var pending []*target
+	for _, t := range targets {
+		if t.report.Restore.Action == RestoreReverted && !t.report.Restore.DeploymentConfigurationRestored && configurationDeferred(t) && !t.watch.gone {
+			pending = append(pending, t)
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
+	names := make([]string, len(pending))
+	for i, t := range pending {
+		names[i] = t.serviceID()
+	}
+	found, _, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, names)
+	for _, t := range pending {
+		svc, ok := found[t.serviceID()]
+		if err != nil || !ok {
+			r.restoreFailed(t, fmt.Errorf("restore the deployment configuration after the restore deployment: the service could not be read (%v)", err))
+			continue
+		}
+		r.restoreConfiguration(ctx, t, svc)
+	}
 }

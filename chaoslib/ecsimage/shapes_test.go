@@ -112,7 +112,24 @@ func TestDaemonKeepsTheShareTheTunableAllows(t *testing.T) {
 	}
 	opts := e.shapeOptions(sh)
 	opts.AffectedPercent = 50
+	// Watch the running daemon tasks from outside through the hold and the restore, every simulated second: the
+	// restore must not stop the daemon on the protected instances either.
+	done, lowest := make(chan struct{}), make(chan int32, 1)
+	go func() {
+		low := before.RunningCount
+		for clock.Sleep(e.clock, time.Second, done) {
+			out, err := e.client.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("demo"), Services: []string{"node-agent"}})
+			if err == nil && len(out.Services) == 1 {
+				low = min(low, out.Services[0].RunningCount)
+			}
+		}
+		lowest <- low
+	}()
 	rep := e.run(t, opts)
+	close(done)
+	if low := <-lowest; low < 2 {
+		t.Errorf("daemon tasks RUNNING fell to %d of 4 during the run (hold or restore), want at least 2", low)
+	}
 	if got := rep.Outcome(); got != OutcomePass {
 		t.Fatalf("outcome %v, want Pass; report %+v", got, rep.Services)
 	}
