@@ -191,3 +191,32 @@ func TestBlueGreenWithFailingGreenKeepsBlue(t *testing.T) {
 		}
 	}
 }
+
+// The deployment circuit breaker on a blue/green deployment whose green tasks cannot start: once the failed-task
+// threshold is reached the deployment FAILED and, with rollback, production goes back to blue, which kept its tasks
+// throughout: no task is started for the rollback (contrast with ROLLING, which deploys the old revision again).
+func TestBlueGreenCircuitBreakerRollsBackToBlue(t *testing.T) {
+	s, c, ctx := startScaled(t, Options{Timing: FastTiming()})
+	dc := &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(1),
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true}}
+	blue, bad := stagedService(ctx, t, s, c, dc, "nginx:does-not-exist")
+	blueTasks := map[string]bool{}
+	for _, task := range liveTasks(ctx, t, c, "prod", "web") {
+		blueTasks[aws.ToString(task.TaskArn)] = true
+	}
+	updateTaskDefinition(ctx, t, c, "prod", "web", bad)
+	svc := watch(ctx, t, s, c, "prod", "web", time.Minute, nil, func(svc types.Service) bool {
+		return aws.ToString(svc.TaskDefinition) == blue && len(svc.Deployments) == 1
+	})
+	if !hasEvent(svc, "deployment failed: tasks failed to start") || !hasEvent(svc, "rolling back to deployment") {
+		t.Errorf("no breaker events: %s", summarize(svc))
+	}
+	for _, task := range liveTasks(ctx, t, c, "prod", "web") {
+		if aws.ToString(task.LastStatus) != "STOPPED" && !blueTasks[aws.ToString(task.TaskArn)] {
+			t.Errorf("task %s was started for the rollback; blue's own tasks should serve", aws.ToString(task.TaskArn))
+		}
+	}
+	if svc.RunningCount != 2 {
+		t.Errorf("after the rollback: %s", summarize(svc))
+	}
+}
