@@ -1,9 +1,11 @@
 package ecsimage
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/document"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -140,5 +142,41 @@ func TestDaemonChaosMinimumHealthyPercent(t *testing.T) {
 				t.Error("the service's own configuration was modified")
 			}
 		})
+	}
+}
+
+// Issue 13, finding 2: copying a configuration with a lifecycle hook's hookDetails document panicked (encoding/json
+// cannot decode a document.Interface). The copy, the marker's text form and the comparison keep the document.
+func TestDeploymentConfigurationWithHookDetails(t *testing.T) {
+	dc := &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(5),
+		LifecycleHooks: []types.DeploymentLifecycleHook{{
+			HookTargetArn:   aws.String("arn:aws:lambda:us-east-1:123456789012:function:smoke"),
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp},
+			HookDetails:     document.NewLazyDocument(map[string]any{"suite": "smoke", "n": 3}),
+		}}}
+	clone := cloneDeploymentConfiguration(dc)
+	if clone == nil || len(clone.LifecycleHooks) != 1 || clone.LifecycleHooks[0].HookDetails == nil {
+		t.Fatalf("clone lost the hook: %+v", clone)
+	}
+	if !sameDeploymentConfiguration(clone, dc) {
+		t.Errorf("clone differs: %s vs %s", cliJSON(clone), cliJSON(dc))
+	}
+	changed := cloneDeploymentConfiguration(dc)
+	changed.LifecycleHooks[0].HookDetails = document.NewLazyDocument(map[string]any{"suite": "full", "n": 3})
+	if sameDeploymentConfiguration(changed, dc) {
+		t.Error("configurations with different hook details compare equal")
+	}
+	text := encodeDeploymentConfiguration(dc)
+	if !strings.Contains(text, `"hookDetails":{"n":3,"suite":"smoke"}`) && !strings.Contains(text, `"suite":"smoke"`) {
+		t.Errorf("marker text lost the hook details: %s", text)
+	}
+	back, err := decodeDeploymentConfiguration(text)
+	if err != nil || !sameDeploymentConfiguration(back, dc) {
+		t.Errorf("marker text does not read back: %v, %s", err, cliJSON(back))
+	}
+	// A marker written by an older binary (encoding/json of the SDK struct) still reads.
+	legacy, err := decodeDeploymentConfiguration(`{"MaximumPercent":150,"MinimumHealthyPercent":100,"DeploymentCircuitBreaker":{"Enable":true,"Rollback":true}}`)
+	if err != nil || aws.ToInt32(legacy.MaximumPercent) != 150 || !legacy.DeploymentCircuitBreaker.Rollback {
+		t.Errorf("legacy marker: %+v, %v", legacy, err)
 	}
 }
