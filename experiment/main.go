@@ -64,7 +64,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	case "recover":
 		return recoverCommand(ctx, stdout, stderr, lookupEnv)
 	case "demo":
-		return demoCommand(ctx, args, stdout, stderr)
+		return demoCommand(ctx, args, stdout, stderr, lookupEnv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -233,6 +233,9 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	if err := checkTargets(td, r.opts.TargetContainers); err != nil {
 		return &PreflightError{Service: t.name, Reasons: []string{err.Error()}}
 	}
+	if reason := daemonRefusal(svc, t.chaosDC); reason != "" {
+		return &PreflightError{Service: t.name, Reasons: []string{reason}}
+	}
 	r.preflightWarnings(t, svc)
 	return nil
 }
@@ -244,14 +247,16 @@ func (r *run) preflightWarnings(t *target, svc types.Service) {
 	obs.ChaosTasksAllowed = chaosTasksAllowed(svc.DesiredCount, t.chaosDC, daemon)
 	obs.OriginalRunningAtStart = int(svc.RunningCount)
 	obs.OriginalRunningLowest = int(svc.RunningCount)
-	if dc := t.originalDC; dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent == 0 && !daemon {
-		log.Warn(t.report.warn("minimumHealthyPercent is 0: ECS may drain every healthy task of the original revision during the fault (raise it to 50 or more to keep serving)"))
+	// Every scheduling strategy: for DAEMON an absent value is the API default, 0.
+	if dc := t.originalDC; (dc == nil || dc.MinimumHealthyPercent == nil) && daemon || dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent == 0 {
+		log.Warn(t.report.warn("minimumHealthyPercent is 0: ECS may drain every healthy task of the original revision during a deployment (raise it to 50 or more to keep serving)"))
 	}
 	if !isRolling(t.originalDC) {
 		log.Warn(t.report.warn("deployment strategy %s: maximumPercent is left as it is and ECS's own rollback is observed", t.originalDC.Strategy))
 	}
 	if daemon {
-		log.Info("DAEMON service: maximumPercent stays as ECS requires")
+		log.Infof("DAEMON service: maximumPercent stays as ECS requires; minimumHealthyPercent %d for the chaos deployment keeps the daemon task on %d of %d instance(s)",
+			aws.ToInt32(t.chaosDC.MinimumHealthyPercent), daemonKept(svc.DesiredCount, t.chaosDC), svc.DesiredCount)
 	}
 	if obs.ChaosTasksAllowed == 0 {
 		log.Warn(t.report.warn("with desiredCount %d and the chaos deployment configuration (maximumPercent %d, minimumHealthyPercent %d), ECS may start no chaos task: the fault cannot take effect (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)",
@@ -262,4 +267,14 @@ func (r *run) preflightWarnings(t *target, svc types.Service) {
 	if r.opts.Image.Pinned {
 		log.Warn(t.report.warn("IMAGE %s has a tag or digest and is used as given: if it exists the tasks will pull it and the fault will not take effect", r.opts.Image.Reference))
 	}
+}
+
+// daemonRefusal refuses a DAEMON service whose chaos deployment would stop the daemon task on every instance before
+// starting a chaos one (minimumHealthyPercent rounds to no task kept): the service would lose its daemon everywhere.
+func daemonRefusal(svc types.Service, chaosDC *types.DeploymentConfiguration) string {
+	if svc.SchedulingStrategy != types.SchedulingStrategyDaemon || svc.DesiredCount < 1 || daemonKept(svc.DesiredCount, chaosDC) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("DAEMON service on %d instance(s): with minimumHealthyPercent %d for the chaos deployment, ECS would stop the daemon task on every instance before starting chaos tasks; lower TASK_REPLICA_AFFECTED_PERC (e.g. 50) so that some instances keep their daemon task",
+		svc.DesiredCount, aws.ToInt32(chaosDC.MinimumHealthyPercent))
 }

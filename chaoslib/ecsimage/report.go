@@ -157,8 +157,11 @@ type RestoreReport struct {
 	Method                          string `json:"method,omitempty"`
 	DeploymentConfigurationRestored bool   `json:"deploymentConfigurationRestored"`
 	// Completed is true when the restore deployment reached COMPLETED with no chaos task left.
-	Completed        bool     `json:"completed"`
-	WaitSeconds      float64  `json:"waitSeconds,omitempty"`
+	Completed   bool    `json:"completed"`
+	WaitSeconds float64 `json:"waitSeconds,omitempty"`
+	// InProgress says what a blue/green, linear or canary restore deployment still goes through (bake time,
+	// lifecycle hooks) once the service counts as restored; the fault does not wait for it.
+	InProgress       string   `json:"inProgress,omitempty"`
 	Deregistered     []string `json:"deregistered,omitempty"`
 	ManualSteps      []string `json:"manualSteps,omitempty"`
 	DeregisterFailed []string `json:"deregisterFailed,omitempty"`

@@ -121,13 +121,15 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 		t.report.Restore.Action = RestoreReverted
 		t.report.Restore.Method = RestoreMethodStopDeployment
 		log.WithField("revision", t.originalARN()).Info("rolled the chaos deployment back with StopServiceDeployment: the service returns to its previous service revision and image digests")
-		r.restoreConfiguration(ctx, t, svc)
+		if !configurationDeferred(t) { // a DAEMON keeps its raised bound until the rollback is done (restored.go)
+			r.restoreConfiguration(ctx, t, svc)
+		}
 	case ours:
 		_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
 			TaskDefinition:          aws.String(t.originalARN()),
-			DeploymentConfiguration: cloneDeploymentConfiguration(t.originalDC),
+			DeploymentConfiguration: restoreDeploymentConfiguration(t), // restored.go: DAEMON keeps its bound
 		})
 		if err != nil {
 			r.restoreFailed(t, fmt.Errorf("point the service back at %s: %s", t.originalARN(), explainAPIError(err, "ecs:UpdateService")))
@@ -135,7 +137,7 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 		}
 		t.report.Restore.Action = RestoreReverted
 		t.report.Restore.Method = RestoreMethodUpdateService
-		t.report.Restore.DeploymentConfigurationRestored = true
+		t.report.Restore.DeploymentConfigurationRestored = !configurationDeferred(t)
 		log.WithField("revision", t.originalARN()).Info("service points at its original revision again")
 	case current == t.originalARN():
 		if hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) || t.report.Observations.RolledBackByECS || t.report.Observations.RevertedBySomeoneElse {
@@ -295,6 +297,7 @@ func (r *run) restoreFailed(t *target, err error) {
 // deployment, on the original revision, running = desired. For a service left to a third party it waits only
 // until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
 func (r *run) waitRestored(ctx context.Context, targets []*target) {
+	defer r.restoreDeferredConfigurations(ctx, targets) // restored.go
 	pending := map[*target]bool{}
 	for _, t := range targets {
 		if t.report.State == StateRestored && !t.watch.gone {
@@ -350,23 +353,15 @@ func (r *run) waitRestored(ctx context.Context, targets []*target) {
 
 func (r *run) waitFailed(pending map[*target]bool, why string) {
 	for t := range pending {
-		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it", t.name, why, t.originalARN()))
+		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it%s", t.name, why, t.originalARN(), restoreHeldNote(t)))
 		r.log.WithField("service", t.name).Error(t.report.Error)
 	}
 }
 
 func restoreDone(t *target, svc types.Service) bool {
-	if t.report.Restore.Action == RestoreLeftToThirdParty {
-		return !hasDeploymentOf(svc, t.report.ChaosTaskDefinitions)
-	}
-	if aws.ToString(svc.TaskDefinition) != t.originalARN() || len(svc.Deployments) != 1 {
-		return false
-	}
-	d := svc.Deployments[0]
-	if aws.ToString(d.TaskDefinition) != t.originalARN() || d.RunningCount != svc.DesiredCount || d.PendingCount != 0 {
-		return false
-	}
-	return d.RolloutState == "" || d.RolloutState == types.DeploymentRolloutStateCompleted
+	done, note := restoredState(t, svc) // restored.go
+	t.report.Restore.InProgress = note
+	return done
 }
 
 // awsCLIDeploymentConfiguration renders the original configuration for the aws CLI's JSON argument.
