@@ -223,6 +223,9 @@ func TestLifecycleHooksSurviveTheFault(t *testing.T) {
 func TestRestoreHeldByHookIsReportedWithTheHook(t *testing.T) {
 	e, sh := shapeEnv(t, "lifecycle-hooks")
 	opts := e.shapeOptions(sh)
+	// The restore goes out as an UpdateService (without ecs:StopServiceDeployment), a new deployment that passes
+	// through the hooks' stages.
+	e.sim.SetFault("StopServiceDeployment", ecssim.Fault{Error: &ecssim.APIError{Code: "AccessDeniedException", Message: "not authorized to perform ecs:StopServiceDeployment", Status: 400}})
 	// Hold every hook invocation from the start of the restore on.
 	e.sim.OnRequest(func(r ecssim.Request) {
 		if r.Operation == "UpdateService" && strings.Contains(r.Summary, "web:1") {
