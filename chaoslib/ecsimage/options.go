@@ -3,6 +3,7 @@ package ecsimage
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -48,10 +49,13 @@ type Options struct {
 	RunID string
 	// Rates paces the fault's mutating calls per operation; nil means DefaultRates (ECS's documented rates).
 	// An empty, non-nil map turns pacing off.
-	Rates  map[string]Rate
-	Clock  clock.Clock
-	Logger logrus.FieldLogger
-	Hooks  Hooks
+	Rates map[string]Rate
+	// RetryBackoff is how long the fault waits before its own retry number attempt (1, 2, ...) of a call the SDK
+	// does not retry (RegisterTaskDefinition); nil means DefaultBackoff. Tests pass one that returns 0.
+	RetryBackoff func(attempt int) time.Duration
+	Clock        clock.Clock
+	Logger       logrus.FieldLogger
+	Hooks        Hooks
 }
 
 // Hooks let the caller follow the run (probes, result, events). Every field may be nil. They are called one at a
@@ -87,6 +91,9 @@ func (o Options) withDefaults() Options {
 	if o.Interval <= 0 {
 		o.Interval = o.Duration
 	}
+	if o.RetryBackoff == nil {
+		o.RetryBackoff = DefaultBackoff
+	}
 	if o.Rates == nil {
 		o.Rates = DefaultRates()
 	}
@@ -94,6 +101,13 @@ func (o Options) withDefaults() Options {
 		o.AbortDeadline = 20 * time.Second
 	}
 	return o
+}
+
+// DefaultBackoff doubles from 500 ms up to 8 s, with jitter over the upper half of each step, so that runs
+// refused together (several services of one family, or a pipeline) do not retry in lockstep.
+func DefaultBackoff(attempt int) time.Duration {
+	d := 500 * time.Millisecond << min(max(attempt-1, 0), 4)
+	return d/2 + rand.N(d/2+1)
 }
 
 // validate rejects options that would make the run hang or do nothing; tunables already checked user input,

@@ -300,7 +300,7 @@ func (s *Simulator) operations() map[string]handler {
 	return map[string]handler{
 		"CreateCluster":              {true, s.createCluster},
 		"DescribeClusters":           {false, s.describeClusters},
-		"RegisterTaskDefinition":     {true, s.registerTaskDefinition},
+		"RegisterTaskDefinition":     {true, s.registerInWindow},
 		"DescribeTaskDefinition":     {false, s.describeTaskDefinition},
 		"DeregisterTaskDefinition":   {true, s.deregisterTaskDefinition},
 		"ListTaskDefinitions":        {false, s.listTaskDefinitions},

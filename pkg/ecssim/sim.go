@@ -74,6 +74,7 @@ type Simulator struct {
 	images   map[string]string // normalised reference -> digest
 	tags     map[string][]types.Tag
 	denyTags bool
+	regs     registrations // RegisterTaskDefinition calls in flight per family
 
 	reqMu    sync.Mutex
 	requests []Request
