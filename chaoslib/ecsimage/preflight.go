@@ -156,12 +156,13 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	// so the check costs no extra round trip.
 	newest := make(chan *types.TaskDefinition, 1)
 	go func() {
-		out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))})
-		if err != nil {
-			newest <- nil
-			return
-		}
-		newest <- out.TaskDefinition
+		var td *types.TaskDefinition
+		defer func() { newest <- td }() // also after a panic, which the guard logs: the check is then skipped
+		r.guardRun("the family's newest revision", func() {
+			if out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))}); err == nil {
+				td = out.TaskDefinition
+			}
+		})
 	}()
 	// Always by the service's revision ARN: the family's newest revision may be another one.
 	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
