@@ -67,3 +67,44 @@ func TestOverlappingRegistrationsInOneFamily(t *testing.T) {
 		t.Fatalf("registration after the window: %v, want revision 2", r.err)
 	}
 }
+
+// TestSharedThrottlingBucket: ECS throttles DescribeTasks and DescribeContainerInstances from one bucket, so calls
+// of either drain it for both; other actions keep their own.
+func TestSharedThrottlingBucket(t *testing.T) {
+	s, c, ctx := startScaled(t, Options{}, noRetries)
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	limits := ECSRateLimits()
+	if limits["DescribeTasks"].Bucket == "" || limits["DescribeTasks"].Bucket != limits["DescribeContainerInstances"].Bucket {
+		t.Fatalf("ECSRateLimits does not put DescribeTasks and DescribeContainerInstances in one bucket: %+v", limits)
+	}
+	shared := RateLimit{Burst: 2, PerSecond: 0.001, Bucket: "describe-tasks"}
+	s.SetRateLimit("DescribeTasks", shared)
+	s.SetRateLimit("DescribeContainerInstances", shared)
+	s.SetRateLimit("ListTasks", RateLimit{Burst: 2, PerSecond: 0.001})
+	describeTasks := func() error {
+		_, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{"arn:aws:ecs:us-east-1:123456789012:task/prod/0"}})
+		return err
+	}
+	if err := describeTasks(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	// The second token of the shared bucket goes to the other action (the simulator serves no
+	// DescribeContainerInstances, so its call is made at the bucket itself).
+	s.reqMu.Lock()
+	over := s.overLimit("DescribeContainerInstances")
+	s.reqMu.Unlock()
+	if over {
+		t.Fatal("DescribeContainerInstances was throttled with a token left in its bucket")
+	}
+	if err := describeTasks(); errorCode(err) != "ThrottlingException" {
+		t.Fatalf("DescribeTasks after the shared bucket ran dry: %v, want ThrottlingException", err)
+	}
+	if _, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod")}); err != nil {
+		t.Fatalf("ListTasks has its own bucket, with a token left: %v", err)
+	}
+}
