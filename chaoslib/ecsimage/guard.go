@@ -26,14 +26,14 @@ func (e *PanicError) Unwrap() error {
 
 // panicked turns a recovered panic value into a *PanicError and logs it with the stack. Call it from the deferred
 // function that recovered, so that the stack still holds the panicking frames.
-func (r *run) panicked(where string, v any) *PanicError {
+func (r *runState) panicked(where string, v any) *PanicError {
 	perr := &PanicError{Where: where, Value: v}
 	r.log.Errorf("%v\n%s", perr, debug.Stack())
 	return perr
 }
 
 // guard runs fn and returns the panic it raised, if any, as a *PanicError; nothing else is recorded.
-func (r *run) guard(where string, fn func()) (perr *PanicError) {
+func (r *runState) guard(where string, fn func()) (perr *PanicError) {
 	defer func() {
 		if v := recover(); v != nil {
 			perr = r.panicked(where, v)
@@ -45,14 +45,14 @@ func (r *run) guard(where string, fn func()) (perr *PanicError) {
 
 // guardRun is guard for code where no single service is at fault (hooks, background work): a panic is recorded for
 // the report (attributePanics) and the run goes on.
-func (r *run) guardRun(where string, fn func()) {
+func (r *runState) guardRun(where string, fn func()) {
 	if perr := r.guard(where, fn); perr != nil {
 		r.recordPanic(perr)
 	}
 }
 
 // guardAll is guard for a step over several services: a panic fails each of them and ends the cycles.
-func (r *run) guardAll(where string, targets []*target, fn func()) {
+func (r *runState) guardAll(where string, targets []*target, fn func()) {
 	if perr := r.guard(where, fn); perr != nil {
 		r.broken = true
 		for _, t := range targets {
@@ -61,7 +61,7 @@ func (r *run) guardAll(where string, targets []*target, fn func()) {
 	}
 }
 
-func (r *run) recordPanic(perr *PanicError) {
+func (r *runState) recordPanic(perr *PanicError) {
 	r.panicMu.Lock()
 	defer r.panicMu.Unlock()
 	r.panics = append(r.panics, perr)
@@ -69,7 +69,7 @@ func (r *run) recordPanic(perr *PanicError) {
 
 // attributePanics puts the panics no single service caused into the report of every service the run changed (of
 // every service when it changed none), so that the outcome is an error and the result says why.
-func (r *run) attributePanics(targets []*target) {
+func (r *runState) attributePanics(targets []*target) {
 	r.panicMu.Lock()
 	panics := r.panics
 	r.panics = nil
@@ -95,7 +95,7 @@ func (r *run) attributePanics(targets []*target) {
 
 // failAfterPanic records a bug met while working on one service. A service that may still point at its chaos
 // revision is reported as not restored, with the manual steps, unless a later restore proves otherwise.
-func (r *run) failAfterPanic(t *target, perr *PanicError) {
+func (r *runState) failAfterPanic(t *target, perr *PanicError) {
 	if t.report.Changed && t.report.State == StateInjected {
 		r.restoreFailed(t, perr)
 		return
@@ -106,7 +106,7 @@ func (r *run) failAfterPanic(t *target, perr *PanicError) {
 // rescue takes over after a bug stopped a cycle's hold: it fails every service of group that may have changed with
 // perr and puts back those not released yet (without a last observation, since the bug may be there). It returns
 // the services that may have changed, for the restore wait. No cycle starts after it.
-func (r *run) rescue(rctx context.Context, group []*target, perr *PanicError) []*target {
+func (r *runState) rescue(rctx context.Context, group []*target, perr *PanicError) []*target {
 	r.broken = true
 	var changed, pending []*target
 	for _, t := range group {

@@ -41,7 +41,7 @@ type watchState struct {
 // service whose inject failed is released as soon as it arrives. It returns, once the injections are over and
 // every service was released, the services it released; their deregistrations may still be running (bgWait).
 // lastHoldEnded is called once, just before the last held service is released.
-func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
+func (r *runState) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
 	var held, released []*target
 	poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 	defer func() { poll.Stop() }()
@@ -101,7 +101,7 @@ func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target,
 }
 
 // startWatching begins the observation of a service that was just injected.
-func (r *run) startWatching(ctx context.Context, t *target) {
+func (r *runState) startWatching(ctx context.Context, t *target) {
 	if t.injected {
 		r.startChaos()
 	}
@@ -121,7 +121,7 @@ func (r *run) startWatching(ctx context.Context, t *target) {
 // release restores services whose hold is over: one compare-and-set read per ten services, which is also the
 // hold's last look at them, then their UpdateService calls; the deregistrations follow in the background, since
 // ECS paces them at 1/s and they must never delay putting another service back.
-func (r *run) release(ctx, rctx context.Context, due []*target) {
+func (r *runState) release(ctx, rctx context.Context, due []*target) {
 	stopped := ctx.Err() != nil
 	for start := 0; start < len(due); start += describeBatch {
 		batch := due[start:min(start+describeBatch, len(due))]
@@ -143,7 +143,7 @@ func (r *run) release(ctx, rctx context.Context, due []*target) {
 
 // observe polls the services once (ten per DescribeServices call) and updates their observations. Stopped tasks
 // are read only when a deployment's failed count moved.
-func (r *run) observe(ctx context.Context, targets []*target) {
+func (r *runState) observe(ctx context.Context, targets []*target) {
 	var names []string
 	for _, t := range targets {
 		if !t.watch.gone {
@@ -179,14 +179,14 @@ func (r *run) observe(ctx context.Context, targets []*target) {
 	}
 }
 
-func (r *run) serviceGone(t *target) {
+func (r *runState) serviceGone(t *target) {
 	t.watch.gone = true
 	msg := fmt.Sprintf("service %s was deleted during the fault; nothing of it is left to restore", t.name)
 	r.log.WithField("service", t.name).Error(msg)
 	t.report.fail(fmt.Errorf("%s", msg))
 }
 
-func (r *run) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
+func (r *runState) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
 	current := aws.ToString(svc.TaskDefinition)
 	switch {
@@ -261,7 +261,7 @@ func notableEvent(msg string) bool {
 }
 
 // readStoppedTasks reads the service's stopped tasks of the chaos revision that it has not seen yet.
-func (r *run) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
+func (r *runState) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
 	arns, err := listTasks(ctx, r.clients.Chaos, r.opts.Cluster, t.serviceID(), types.DesiredStatusStopped)
 	if err != nil {
 		r.log.WithField("service", t.name).Warnf("listing stopped tasks failed: %v", err)
@@ -314,7 +314,7 @@ func stoppedReason(task types.Task) string {
 	return string(task.StopCode)
 }
 
-func (r *run) progress(t *target, svc types.Service, elapsed, total time.Duration) {
+func (r *runState) progress(t *target, svc types.Service, elapsed, total time.Duration) {
 	var parts []string
 	for _, d := range svc.Deployments {
 		label := "other"
@@ -379,7 +379,7 @@ func serviceName(s string) string {
 
 // recordDigests reads the image digests the original revision's RUNNING tasks run; before the fault into the
 // observations, after it into ChangedDigests. Best effort: it never changes the outcome.
-func (r *run) recordDigests(ctx context.Context, targets []*target, before bool) {
+func (r *runState) recordDigests(ctx context.Context, targets []*target, before bool) {
 	for _, t := range targets {
 		digests, err := r.originalDigests(ctx, t)
 		if err != nil {
@@ -397,7 +397,7 @@ func (r *run) recordDigests(ctx context.Context, targets []*target, before bool)
 	}
 }
 
-func (r *run) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
+func (r *runState) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
 	arns, err := listTasks(ctx, r.clients.Restore, r.opts.Cluster, t.serviceID(), types.DesiredStatusRunning)
 	if err != nil {
 		return nil, err
@@ -438,7 +438,7 @@ func changedDigests(before, after map[string][]string) []DigestChange {
 
 // judgeEffect says, for a service that saw no chaos task fail, why the fault did not take effect: the verdict is
 // never Pass then (the spec's "deployment does not stall" case).
-func (r *run) judgeEffect(t *target) {
+func (r *runState) judgeEffect(t *target) {
 	if t.report.Effective {
 		t.report.NotEffectiveReason = ""
 		return

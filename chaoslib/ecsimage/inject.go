@@ -32,7 +32,7 @@ const ownRevisionLookback = 10
 func noSDKRetry(o *ecs.Options) { o.RetryMaxAttempts = 1 }
 
 // inject registers the chaos revision and points the service at it with the whole chaos deployment configuration.
-func (r *run) inject(ctx context.Context, t *target) error {
+func (r *runState) inject(ctx context.Context, t *target) error {
 	log := r.log.WithField("service", t.name)
 	marker := taskdef.Marker{
 		RunID:                     r.opts.RunID,
@@ -93,7 +93,7 @@ func (r *run) inject(ctx context.Context, t *target) error {
 // ACTIVE revisions for this run's and this service's marker before trying again; ECS's refusal of overlapping
 // registrations in one family is retried with backoff (it registered nothing); when ECS refuses the tags for lack
 // of ecs:TagResource it registers without them and warns.
-func (r *run) register(ctx context.Context, t *target, input *ecs.RegisterTaskDefinitionInput) (string, error) {
+func (r *runState) register(ctx context.Context, t *target, input *ecs.RegisterTaskDefinitionInput) (string, error) {
 	log := r.log.WithField("service", t.name)
 	var refusedSince time.Time
 	for attempt, ambiguous := 1, 0; ; attempt++ {
@@ -145,7 +145,7 @@ func (r *run) register(ctx context.Context, t *target, input *ecs.RegisterTaskDe
 // findOwnRevision looks at the family's newest revisions for the marker of this run and this service, skipping
 // revisions the run already knows (an earlier cycle's). It reads with DescribeTaskDefinition, which the spec's
 // policy grants: the newest ACTIVE revision by family, then older ones by number, down to the original.
-func (r *run) findOwnRevision(ctx context.Context, c ECS, t *target) (string, bool) {
+func (r *runState) findOwnRevision(ctx context.Context, c ECS, t *target) (string, bool) {
 	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: t.original.Family})
 	if err != nil || out.TaskDefinition == nil {
 		return "", false
@@ -170,7 +170,7 @@ func (r *run) findOwnRevision(ctx context.Context, c ECS, t *target) (string, bo
 
 // isOwnRevision reports whether td is an ACTIVE chaos revision this run registered for t and has not used yet.
 // A marker without services (an older binary's) matches on the run id alone.
-func (r *run) isOwnRevision(td *types.TaskDefinition, t *target) bool {
+func (r *runState) isOwnRevision(td *types.TaskDefinition, t *target) bool {
 	arn := aws.ToString(td.TaskDefinitionArn)
 	if arn == t.originalARN() || slices.Contains(t.report.ChaosTaskDefinitions, arn) || td.Status != types.TaskDefinitionStatusActive {
 		return false

@@ -47,8 +47,9 @@ type Options struct {
 	AbortDeadline time.Duration
 	// RunID identifies this run in the marker and in the chaos image tag.
 	RunID string
-	// Rates paces the fault's mutating calls per operation; nil means DefaultRates (ECS's documented rates).
-	// An empty, non-nil map turns pacing off.
+	// Rates paces every ECS call of the run by operation name, with one middleware added to copies of the
+	// *ecs.Client values in Clients (another ECS implementation is used as given); nil means DefaultRates (ECS's
+	// documented rates). An empty, non-nil map turns pacing off.
 	Rates map[string]Rate
 	// RetryBackoff is how long the fault waits before its own retry number attempt (1, 2, ...) of a call the SDK
 	// does not retry (RegisterTaskDefinition); nil means DefaultBackoff. Tests pass one that returns 0.

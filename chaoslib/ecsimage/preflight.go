@@ -95,7 +95,7 @@ func describeServices(ctx context.Context, c ECS, cluster string, names []string
 
 // preflight checks every target read-only and fills what restore will need. It returns false when any service is
 // refused: then nothing may change anywhere.
-func (r *run) preflight(ctx context.Context, targets []*target) bool {
+func (r *runState) preflight(ctx context.Context, targets []*target) bool {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.name
@@ -127,7 +127,7 @@ func (r *run) preflight(ctx context.Context, targets []*target) bool {
 	return len(passed) == len(targets)
 }
 
-func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) error {
+func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Service) error {
 	t.service = svc
 	t.report.ServiceARN = aws.ToString(svc.ServiceArn)
 	refuse := &PreflightError{Service: t.name}
@@ -212,7 +212,7 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	return nil
 }
 
-func (r *run) preflightWarnings(t *target, svc types.Service) {
+func (r *runState) preflightWarnings(t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	daemon := svc.SchedulingStrategy == types.SchedulingStrategyDaemon
 	obs := &t.report.Observations

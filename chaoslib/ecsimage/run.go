@@ -14,8 +14,8 @@ import (
 // injectParallelism bounds how many services are injected or restored at once.
 const injectParallelism = 10
 
-// run is the state of one Run call; nothing of it outlives the call.
-type run struct {
+// runState is the state of one Run (or Recover) call; nothing of it outlives the call.
+type runState struct {
 	clients Clients
 	opts    Options
 	log     logrus.FieldLogger
@@ -41,7 +41,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		report.EndedAt = opts.Clock.Now()
 		return report
 	}
-	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	r := &runState{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
 	report.Services = make([]ServiceReport, len(opts.Services))
 	targets := make([]*target, len(opts.Services))
 	for i, name := range opts.Services {
@@ -114,7 +114,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 // runGroup runs the cycles of one group of services (all of them in parallel mode, one in serial mode). Each cycle
 // holds min(CHAOS_INTERVAL, time left), restores, and waits for the restore deployment; the next cycle starts only
 // after that and only while time is left.
-func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
+func (r *runState) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 	end := r.opts.Clock.Now().Add(r.opts.Duration)
 	active := group
 	for cycle := 1; len(active) > 0; cycle++ {
@@ -215,7 +215,7 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 
 // recheck re-reads the services before another cycle: each must still run its original revision with one
 // completed deployment; a service that does not is left out of further cycles, with a note.
-func (r *run) recheck(ctx context.Context, group []*target) []*target {
+func (r *runState) recheck(ctx context.Context, group []*target) []*target {
 	var ok []*target
 	for _, t := range group {
 		original := t.originalARN()
@@ -237,7 +237,7 @@ func (r *run) recheck(ctx context.Context, group []*target) []*target {
 }
 
 // forEach runs fn for each target, at most injectParallelism at once, and returns those for which it returned true.
-func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
+func (r *runState) forEach(targets []*target, fn func(*target) bool) []*target {
 	results := make([]bool, len(targets))
 	sem := make(chan struct{}, injectParallelism)
 	var wg sync.WaitGroup
@@ -265,7 +265,7 @@ func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
 	return out
 }
 
-func (r *run) startChaos() {
+func (r *runState) startChaos() {
 	if r.chaosStarted {
 		return
 	}
@@ -277,7 +277,7 @@ func (r *run) startChaos() {
 	})
 }
 
-func (r *run) endChaos() {
+func (r *runState) endChaos() {
 	if !r.chaosStarted || r.chaosEnded {
 		return
 	}
@@ -291,14 +291,14 @@ func (r *run) endChaos() {
 
 // callHook runs a hook call under the hook lock: hooks never run concurrently with each other. A hook that panics
 // is a bug of the caller: the run goes on, and the report says so.
-func (r *run) callHook(call func()) {
+func (r *runState) callHook(call func()) {
 	r.hookMu.Lock()
 	defer r.hookMu.Unlock()
 	r.guardRun("a hook", call)
 }
 
 // background runs fn behind the cycle's restores; bgWait waits for all of them.
-func (r *run) background(fn func()) {
+func (r *runState) background(fn func()) {
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
@@ -306,17 +306,17 @@ func (r *run) background(fn func()) {
 	}()
 }
 
-func (r *run) bgWait() { r.bg.Wait() }
+func (r *runState) bgWait() { r.bg.Wait() }
 
 // snapshot is a copy of a service's report for a hook; the maps and slices it shares are only appended to or
 // replaced by the goroutine that calls the hooks.
-func (r *run) snapshot(t *target) ServiceReport {
+func (r *runState) snapshot(t *target) ServiceReport {
 	s := *t.report
 	s.Observations.DigestsBefore = nil // a map the hook must not write into
 	return s
 }
 
-func (r *run) snapshots(targets []*target) []ServiceReport {
+func (r *runState) snapshots(targets []*target) []ServiceReport {
 	out := make([]ServiceReport, len(targets))
 	for i, t := range targets {
 		out[i] = r.snapshot(t)
