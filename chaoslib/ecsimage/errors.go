@@ -63,16 +63,6 @@ func isDefinitive(err error) bool {
 	return apiErr.ErrorFault() == smithy.FaultClient || apiErr.ErrorFault() == smithy.FaultUnknown && !strings.Contains(apiErr.ErrorCode(), "Server")
 }
 
-// isConcurrentRevisionLimit recognises ECS's refusal of a registration that overlaps another in the same family:
-// a ClientException "Too many concurrent attempts to create a new revision of the specified family." (as users
-// quote it, e.g. hashicorp/terraform-provider-aws#9777). The call was refused, so retrying it cannot register
-// twice.
-func isConcurrentRevisionLimit(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ClientException" &&
-		strings.Contains(apiErr.ErrorMessage(), "Too many concurrent attempts to create a new revision")
-}
-
 // checkTargets makes sure every TARGET_CONTAINERS name is a container of the task definition, so that a typo is
 // a preflight refusal instead of a half-applied fault.
 func checkTargets(td *types.TaskDefinition, targets []string) error {

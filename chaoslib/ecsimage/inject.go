@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/awsclient"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
@@ -109,7 +110,7 @@ func (r *runState) register(ctx context.Context, t *target, input *ecs.RegisterT
 			log.Warn(t.report.warn("ECS refused the task definition's tags (tagging on RegisterTaskDefinition needs ecs:TagResource, which the spec's policy lacks): registered the chaos revision without tags; the Docker-label marker still identifies it"))
 			input = taskdef.WithoutTags(input)
 			continue // the refusal was definitive and changed nothing
-		case isConcurrentRevisionLimit(err):
+		case awsclient.IsConcurrentRevisionLimit(err):
 			now := r.opts.Clock.Now()
 			if refusedSince.IsZero() {
 				refusedSince = now
