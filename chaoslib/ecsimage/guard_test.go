@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go/middleware"
@@ -84,4 +85,33 @@ func TestPanicInObserveLoopStillRestores(t *testing.T) {
 	}
 	assertBugReported(t, e, report, logs, "the hold")
 	e.assertRestored(t, report.Services[0], before)
+}
+
+// TestPanicInRestoreIsRestoreFailed: a bug while putting a service back leaves it possibly on its chaos revision:
+// the run says so (exit 4) with the manual steps, instead of crashing.
+func TestPanicInRestoreIsRestoreFailed(t *testing.T) {
+	e := newSimEnv(t)
+	e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 2, DeploymentConfiguration: rollingDC(100, 200, false)})
+	var armed atomic.Bool
+	armed.Store(true) // the restore client makes no UpdateService but the restore's
+	e.clients.Restore = ecs.New(e.client.Options(), func(o *ecs.Options) {
+		o.APIOptions = append(o.APIOptions, panicOnce("UpdateService", &armed))
+	})
+
+	report := e.run(t, e.options("web"))
+
+	s := report.Services[0]
+	if armed.Load() {
+		t.Fatal("the restore never updated the service: no panic was injected")
+	}
+	if got := report.Outcome(); got != OutcomeRestoreFailed || s.State != StateRestoreFailed || len(s.Restore.ManualSteps) == 0 {
+		t.Fatalf("outcome %v, state %s, manual steps %q: want a failed restore with the steps", got, s.State, s.Restore.ManualSteps)
+	}
+	if !strings.Contains(s.Error, "RESTORE FAILED") || !strings.Contains(s.Error, "internal error (a bug)") || strings.Contains(s.Error, "goroutine ") {
+		t.Errorf("result error %q: want the failed restore and the bug named, without a stack", s.Error)
+	}
+	// The panic came before the request left, so the service is still on its chaos revision, as reported.
+	if got := aws.ToString(e.describe(t, "web").TaskDefinition); len(s.ChaosTaskDefinitions) != 1 || got != s.ChaosTaskDefinitions[0] {
+		t.Errorf("the service runs %s; the report names chaos revisions %v", got, s.ChaosTaskDefinitions)
+	}
 }
