@@ -72,7 +72,7 @@ func (r *Report) LeftByThisJob() bool {
 }
 
 // markedBy says whose chaos revision a marker is, for a refusal, and flags refuse when it is this Job's.
-func (r *run) markedBy(refuse *PreflightError, m taskdef.Marker) string {
+func (r *runState) markedBy(refuse *PreflightError, m taskdef.Marker) string {
 	if r.opts.JobUID != "" && m.JobUID == r.opts.JobUID {
 		refuse.ByThisJob = true
 		return fmt.Sprintf("run %s of a previous pod of this Job (%s)", m.RunID, m.JobUID)
@@ -121,7 +121,7 @@ func describeServices(ctx context.Context, c ECS, cluster string, names []string
 
 // preflight checks every target read-only and fills what restore will need. It returns false when any service is
 // refused: then nothing may change anywhere.
-func (r *run) preflight(ctx context.Context, targets []*target) bool {
+func (r *runState) preflight(ctx context.Context, targets []*target) bool {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.name
@@ -153,7 +153,7 @@ func (r *run) preflight(ctx context.Context, targets []*target) bool {
 	return len(passed) == len(targets)
 }
 
-func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) error {
+func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Service) error {
 	t.service = svc
 	t.report.ServiceARN = aws.ToString(svc.ServiceArn)
 	refuse := &PreflightError{Service: t.name}
@@ -182,12 +182,13 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	// so the check costs no extra round trip.
 	newest := make(chan *types.TaskDefinition, 1)
 	go func() {
-		out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))})
-		if err != nil {
-			newest <- nil
-			return
-		}
-		newest <- out.TaskDefinition
+		var td *types.TaskDefinition
+		defer func() { newest <- td }() // also after a panic, which the guard logs: the check is then skipped
+		r.guardRun("the family's newest revision", func() {
+			if out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))}); err == nil {
+				td = out.TaskDefinition
+			}
+		})
 	}()
 	// Always by the service's revision ARN: the family's newest revision may be another one.
 	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
@@ -240,7 +241,7 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	return nil
 }
 
-func (r *run) preflightWarnings(t *target, svc types.Service) {
+func (r *runState) preflightWarnings(t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	daemon := svc.SchedulingStrategy == types.SchedulingStrategyDaemon
 	obs := &t.report.Observations

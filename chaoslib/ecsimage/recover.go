@@ -111,7 +111,7 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 	sr.ChaosTaskDefinitions = chaos
 	sr.Changed = true
 	opts.RunID = marker.RunID
-	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
+	r := &runState{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
 	t := &target{name: sr.Service, report: &sr, service: svc, original: original.TaskDefinition, originalDC: originalDC}
 	// The marker does not hold the chaos percentages: chaosDC stays nil, and a configuration that differs from the
 	// original only in a lower maximumPercent (and nothing else) counts as the fault's (isChaosConfiguration).

@@ -34,7 +34,7 @@ func (e *RestoreError) Unwrap() error { return e.Err }
 // restoreContext gives restore its own context: not cancelled by the stop that ended the hold, and bounded by the
 // abort deadline once the run has been stopped (measured from the stop, on the wall clock like the pod's grace
 // period).
-func (r *run) restoreContext(work context.Context) (context.Context, context.CancelFunc) {
+func (r *runState) restoreContext(work context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(work)
 	if work.Err() != nil {
 		return context.WithTimeout(base, r.opts.AbortDeadline)
@@ -64,13 +64,13 @@ func (r *run) restoreContext(work context.Context) (context.Context, context.Can
 //   - someone deployed a third revision: their revision and configuration are left alone.
 //
 // The caller then deregisters (deregisterChaos) every chaos revision the service no longer points at.
-func (r *run) restore(ctx context.Context, t *target) {
+func (r *runState) restore(ctx context.Context, t *target) {
 	r.restoreBatch(ctx, []*target{t}, nil)
 }
 
 // restoreBatch restores several services with one compare-and-set read per ten of them. lastLook, when set, is
 // given each service as read just before its restore, so the hold's last observation costs no extra call.
-func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *target, svc types.Service)) {
+func (r *runState) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *target, svc types.Service)) {
 	var names []string
 	for _, t := range ts {
 		if t.chaosARN == "" {
@@ -108,7 +108,7 @@ func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *t
 }
 
 // restoreWith is the compare-and-set decision for one service, given the service as just read.
-func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
+func (r *runState) restoreWith(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	c := r.clients.Restore
 	current := aws.ToString(svc.TaskDefinition)
@@ -164,7 +164,7 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 
 // restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
 // configuration goes back only while the service still has exactly the one the fault set.
-func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
+func (r *runState) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	switch {
 	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.originalDC):
@@ -205,7 +205,7 @@ func hasDeploymentOf(svc types.Service, revisions []string) bool {
 }
 
 // carriesOwnMarker reports whether a revision the run does not know by ARN carries this run's marker.
-func (r *run) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
+func (r *runState) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
 	if arn == t.originalARN() {
 		return false
 	}
@@ -230,7 +230,7 @@ type deregistrationFailure struct {
 }
 
 // deregisterChaos deregisters this run's chaos revisions that the service no longer points at; never the original.
-func (r *run) deregisterChaos(ctx context.Context, t *target) {
+func (r *runState) deregisterChaos(ctx context.Context, t *target) {
 	result := &deregistration{}
 	r.deregisterARNs(ctx, t.name, r.toDeregister(t), result)
 	t.dereg = result
@@ -238,7 +238,7 @@ func (r *run) deregisterChaos(ctx context.Context, t *target) {
 }
 
 // toDeregister lists the chaos revisions of this run the service no longer uses.
-func (r *run) toDeregister(t *target) []string {
+func (r *runState) toDeregister(t *target) []string {
 	if t.report.State == StateRestoreFailed {
 		return nil // the service may still use its chaos revision; the manual steps deregister it afterwards
 	}
@@ -251,7 +251,7 @@ func (r *run) toDeregister(t *target) []string {
 	return arns
 }
 
-func (r *run) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
+func (r *runState) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
 	for _, arn := range arns {
 		if _, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 			result.failed = append(result.failed, deregistrationFailure{arn: arn, err: err})
@@ -264,7 +264,7 @@ func (r *run) deregisterARNs(ctx context.Context, service string, arns []string,
 
 // applyDeregistration records a finished deregistration in the report. A chaos revision left ACTIVE stays the
 // family's newest (pipelines deploying "latest" pick it up) and every later preflight refuses: not a pass.
-func (r *run) applyDeregistration(t *target) {
+func (r *runState) applyDeregistration(t *target) {
 	if t.dereg == nil {
 		return
 	}
@@ -279,7 +279,7 @@ func (r *run) applyDeregistration(t *target) {
 	t.dereg = nil
 }
 
-func (r *run) restoreFailed(t *target, err error) {
+func (r *runState) restoreFailed(t *target, err error) {
 	dc := encodeDeploymentConfiguration(t.originalDC)
 	steps := []string{fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --deployment-configuration '%s' --region %s",
 		r.opts.Cluster, t.name, t.originalARN(), awsCLIDeploymentConfiguration(t.originalDC, dc), r.opts.Region)}
@@ -296,7 +296,7 @@ func (r *run) restoreFailed(t *target, err error) {
 // waitRestored waits until every restored service's restore deployment completed with no chaos task left: one
 // deployment, on the original revision, running = desired. For a service left to a third party it waits only
 // until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
-func (r *run) waitRestored(ctx context.Context, targets []*target) {
+func (r *runState) waitRestored(ctx context.Context, targets []*target) {
 	defer r.restoreDeferredConfigurations(ctx, targets) // restored.go
 	pending := map[*target]bool{}
 	for _, t := range targets {
@@ -351,7 +351,7 @@ func (r *run) waitRestored(ctx context.Context, targets []*target) {
 	r.recordDigests(ctx, targets, false)
 }
 
-func (r *run) waitFailed(pending map[*target]bool, why string) {
+func (r *runState) waitFailed(pending map[*target]bool, why string) {
 	for t := range pending {
 		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it%s", t.name, why, t.originalARN(), restoreHeldNote(t)))
 		r.log.WithField("service", t.name).Error(t.report.Error)

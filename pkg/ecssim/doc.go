@@ -34,6 +34,11 @@
 // stops launching and, with rollback, starts a new deployment of the last COMPLETED deployment's task
 // definition. Service events use ECS's wording.
 //
+// With SetRegistrationWindow, a RegisterTaskDefinition is in flight for that long on the simulator's clock, and
+// another registration of the same family arriving meanwhile gets ECS's ClientException "Too many concurrent
+// attempts to create a new revision of the specified family." With SetRateLimit (ECSRateLimits), calls are throttled
+// per ECS's buckets, one per action except where ECS shares one (DescribeTasks with DescribeContainerInstances).
+//
 // # Where it simplifies ECS
 //
 //   - No capacity providers, load balancers or container health checks: a task is healthy when it is RUNNING

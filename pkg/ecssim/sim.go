@@ -83,6 +83,7 @@ type Simulator struct {
 	reg      *registry
 	tags     map[string][]types.Tag
 	denyTags bool
+	regs     registrations // RegisterTaskDefinition calls in flight per family
 
 	hookOutcomes map[string]HookOutcome // lifecycle hook target ARN -> scripted answer (strategies.go)
 	hookCalls    []HookInvocation
