@@ -26,7 +26,6 @@ type ServiceDeploymentStopper interface {
 	StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
 }
 
-
 // Restore methods: how the fault pointed a service back at its original revision.
 const (
 	// RestoreMethodStopDeployment: StopServiceDeployment ROLLBACK, back to the previous service revision and its

@@ -92,7 +92,7 @@ type task struct {
 	// why it cannot be pulled.
 	pulled       []string
 	pullFailures []string
-	instance      *containerInstance // EC2 placement, nil on Fargate or without registered instances
+	instance     *containerInstance // EC2 placement, nil on Fargate or without registered instances
 	// graceOver is set once the health check grace after RUNNING has passed (Timing.HealthCheckGrace).
 	graceOver bool
 	version   int64
