@@ -188,6 +188,7 @@ func (r *run) serviceGone(t *target) {
 
 func (r *run) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
+	t.recordPoll(svc, now)
 	current := aws.ToString(svc.TaskDefinition)
 	switch {
 	case current == t.chaosARN:
