@@ -32,6 +32,7 @@ const (
 	envPodName                = "POD_NAME"
 	envProbesFile             = "PROBES_FILE"
 	envResultFile             = "RESULT_FILE"
+	envReportFile             = "REPORT_FILE"
 	envLogLevel               = "LOG_LEVEL"
 	envLogFormat              = "LOG_FORMAT"
 	envExpectRollbackWithin   = "EXPECT_ROLLBACK_WITHIN"
@@ -113,6 +114,7 @@ func Definitions() []Definition {
 		{envPodName, `""`, "any text", "Name of this pod (Litmus sets it), recorded in the result and events."},
 		{envProbesFile, `""`, ruleProbesFile, "Resilience probes as YAML when no ChaosEngine holds them."},
 		{envResultFile, "stdout", "a file path", "Where the ChaosResult is written when no Kubernetes API is configured."},
+		{envReportFile, `""`, "empty or a file path", "Also write the run's one-file HTML report here (see experiment report), beside the result."},
 		{envLogLevel, "info", ruleLogLevel, "logrus level (case-insensitive)."},
 		{envLogFormat, "text", ruleLogFormat, "json for log shippers."},
 		{envExpectRollbackWithin, `""`, ruleRollbackWithin, "Expectation: ECS rolls the service back by itself (circuit breaker or alarms) within this many seconds of the injection."},
