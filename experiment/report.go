@@ -40,8 +40,18 @@ func reportWith(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "usage: experiment report [--out FILE] [FILE | - | --from-cluster NAMESPACE/NAME]")
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
-		return int(ecsimage.OutcomeRefused)
+	// Flags may follow the file too (report result.yaml --out report.html): the flag package stops at the first
+	// argument that is not a flag, so parsing resumes after each one.
+	var positional []string
+	for {
+		if err := flags.Parse(args); err != nil {
+			return int(ecsimage.OutcomeRefused)
+		}
+		if flags.NArg() == 0 {
+			break
+		}
+		positional = append(positional, flags.Arg(0))
+		args = flags.Args()[1:]
 	}
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "report: "+format+"\n", a...)
@@ -49,10 +59,10 @@ func reportWith(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	var res *result.ChaosResult
 	switch {
-	case *from != "" && flags.NArg() > 0:
+	case *from != "" && len(positional) > 0:
 		return bad("give either a file or --from-cluster, not both")
-	case flags.NArg() > 1:
-		return bad("one result at a time; got %d arguments", flags.NArg())
+	case len(positional) > 1:
+		return bad("one result at a time; got %d files", len(positional))
 	case *from != "":
 		r, err := resultFromCluster(ctx, *from, lookupEnv)
 		if err != nil {
@@ -61,8 +71,8 @@ func reportWith(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		res = r
 	default:
 		name, in := "stdin", stdin
-		if flags.NArg() == 1 && flags.Arg(0) != "-" {
-			name = flags.Arg(0)
+		if len(positional) == 1 && positional[0] != "-" {
+			name = positional[0]
 			f, err := os.Open(name)
 			if err != nil {
 				return bad("%v", err)
