@@ -139,4 +139,8 @@ func TestReportCommand(t *testing.T) {
 	if page, err := os.ReadFile(filepath.Join(dir, "r.html")); err != nil || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) {
 		t.Errorf("--out file: %v", err)
 	}
+	var stdout, stderr bytes.Buffer
+	if code := reportCommand(t.Context(), []string{resultPath}, &stdout, &stderr); code != 0 || !bytes.HasPrefix(stdout.Bytes(), []byte("<!DOCTYPE html>")) {
+		t.Errorf("reportCommand: exit %d, stderr %q", code, stderr.String())
+	}
 }
