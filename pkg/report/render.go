@@ -237,17 +237,25 @@ func newChart(tl timeline.Timeline, fs faultStatus) *chart {
 		if n := len(s.Samples); n > 0 && until.Before(s.Samples[n-1].At) {
 			until = s.Samples[n-1].At
 		}
+		// A series is drawn only where it changes, and not at all when it stays at zero: a hundred rows of six
+		// series each must stay light enough to load at once.
 		step := func(value func(timeline.Sample) int) string {
 			if len(s.Samples) == 0 {
 				return ""
 			}
 			var b strings.Builder
-			for i, p := range s.Samples {
-				if i == 0 {
-					fmt.Fprintf(&b, "M%s %s", num(x(p.At)), num(yv(value(p))))
-					continue
+			last, nonzero := value(s.Samples[0]), false
+			fmt.Fprintf(&b, "M%s %s", num(x(s.Samples[0].At)), num(yv(last)))
+			for _, p := range s.Samples {
+				v := value(p)
+				nonzero = nonzero || v != 0
+				if v != last {
+					fmt.Fprintf(&b, "H%s V%s", num(x(p.At)), num(yv(v)))
+					last = v
 				}
-				fmt.Fprintf(&b, "H%s V%s", num(x(p.At)), num(yv(value(p))))
+			}
+			if !nonzero {
+				return ""
 			}
 			fmt.Fprintf(&b, "H%s", num(x(until)))
 			return b.String()

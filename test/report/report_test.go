@@ -104,6 +104,13 @@ func TestReportsInChromium(t *testing.T) {
 			if len(got.Probes) != len(f.Result.ProbeStatuses) {
 				t.Errorf("%d probe lanes, want %d", len(got.Probes), len(f.Result.ProbeStatuses))
 			}
+			var pdf struct {
+				Data []byte `json:"data"`
+			}
+			page.Call("Page.printToPDF", map[string]any{"printBackground": true}, &pdf)
+			if !bytes.HasPrefix(pdf.Data, []byte("%PDF")) {
+				t.Errorf("printing gave %d bytes that are not a PDF", len(pdf.Data))
+			}
 			png := page.Screenshot(1280, 2400)
 			artifact := filepath.Join(t.ArtifactDir(), name+".png")
 			if err := os.WriteFile(artifact, png, 0o644); err != nil {
@@ -129,4 +136,52 @@ func hasMark(drawn []place, m reporttest.Mark) bool {
 		}
 	}
 	return false
+}
+
+// The checks above can fail: a page that loads something from elsewhere logs a console error (the report's policy
+// blocks it), and a mark drawn away from its time is caught.
+func TestTheChecksCanFail(t *testing.T) {
+	browser := Start(t)
+	page := browser.NewPage(t)
+	f, err := reporttest.Build("pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html bytes.Buffer
+	if err := report.Render(&html, f.Result, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	external := bytes.Replace(html.Bytes(), []byte("<footer>"), []byte(`<footer><img alt="" src="http://127.0.0.1:9/x.png">`), 1)
+	path := filepath.Join(dir, "external.html")
+	if err := os.WriteFile(path, external, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.Navigate("file://" + path)
+	if len(page.ConsoleErrors()) == 0 {
+		t.Error("an image from elsewhere logged no console error")
+	}
+
+	// Move the inject mark's line (not its time) by 30 SVG units.
+	moved := bytes.Replace(html.Bytes(), []byte(`data-t="1.2" data-x="233.1"><title>1.2s points at checkout:8</title><line x1="233.1" x2="233.1"`),
+		[]byte(`data-t="1.2" data-x="233.1"><title>1.2s points at checkout:8</title><line x1="263.1" x2="263.1"`), 1)
+	if bytes.Equal(moved, html.Bytes()) {
+		t.Fatal("the inject mark is not where this test expects it in the page; update the test")
+	}
+	path = filepath.Join(dir, "moved.html")
+	if err := os.WriteFile(path, moved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.Navigate("file://" + path)
+	var got drawn
+	page.Eval(placement, &got)
+	off := 0
+	for _, m := range got.Marks {
+		if math.Abs(m.X-m.Want) > 0.75 {
+			off++
+		}
+	}
+	if off != 1 {
+		t.Errorf("%d marks away from their time, want the one moved", off)
+	}
 }
