@@ -87,8 +87,11 @@ func intIfSet(n int) string {
 	return strconv.Itoa(n)
 }
 
-// hooks records what each hook reports, then calls next's.
+// hooks records what each hook reports, then calls next's. A nil runTimeline records nothing.
 func (rt *runTimeline) hooks(next ecsimage.Hooks) ecsimage.Hooks {
+	if rt == nil {
+		return next
+	}
 	h := next
 	h.PreflightPassed = func(services []ecsimage.ServiceReport) {
 		rt.mu.Lock()
@@ -229,6 +232,9 @@ func (rt *runTimeline) observe(s ecsimage.ServiceReport) {
 // finish adds what only the end of the run knows (a stop, the probes' verdicts, the alarms seen) and returns the
 // timeline for status.faultStatus.timeline, at most timeline.MaxBytes of JSON.
 func (rt *runTimeline) finish(report *ecsimage.Report, verdicts []probe.Result, alarmsSeen *alarms.Observation) map[string]any {
+	if rt == nil {
+		return nil
+	}
 	for _, s := range report.Services {
 		rt.observe(s)
 	}
