@@ -19,8 +19,9 @@ help: ## list the targets
 build: ## build the static binary into bin/experiment
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/experiment ./experiment
 
-demo: ## run the fault against the built-in ECS simulator and print the ChaosResult
-	$(GO) run ./experiment demo
+demo: ## run the fault against the built-in ECS simulator, print the ChaosResult and write dist/report.html
+	@mkdir -p dist
+	$(GO) run ./experiment demo --report dist/report.html
 
 prepare: ## install and build what the integration tests need (Prometheus, moto check, kube-apiserver/etcd build)
 	bash test/prepare.sh

@@ -39,6 +39,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, l
 	list := flags.Bool("list-shapes", false, "list the service shapes, one line each, and exit")
 	duration := flags.Int("duration", 0, "seconds of chaos (TOTAL_CHAOS_DURATION and CHAOS_INTERVAL); default: the environment's, else 30")
 	tasks := flags.Int("tasks", 0, "desired tasks of a REPLICA shape's service; default: the shape's")
+	reportPath := flags.String("report", "", "also write the run as one HTML page here (REPORT_FILE)")
 	if err := flags.Parse(args); err != nil {
 		return int(ecsimage.OutcomeRefused)
 	}
@@ -67,6 +68,9 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		shape.Service.DesiredCount = int32(*tasks)
 	}
 	env := demoEnv(shape, lookupEnv, *duration)
+	if *reportPath != "" {
+		env["REPORT_FILE"] = *reportPath
+	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	log := newLogger(stderr, lookup)
 	cfg, err := tunables.Load(lookup, tunables.OSFileSystem{})

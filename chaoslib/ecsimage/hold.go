@@ -231,6 +231,7 @@ func (r *runState) observeService(ctx context.Context, t *target, svc types.Serv
 	obs := &t.report.Observations
 	t.learnChaosDeployment(svc)
 	r.recordRollouts(t, svc, now)
+	t.recordPoll(svc, now)
 	current := aws.ToString(svc.TaskDefinition)
 	switch {
 	case current == t.chaosARN:

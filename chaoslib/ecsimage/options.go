@@ -76,7 +76,8 @@ type Hooks struct {
 	Injected func(service, chaosTaskDefinition string)
 	// Restored is called after a service's restore finished, successfully or not.
 	Restored func(service ServiceReport)
-	// Progress is called after every observation poll during the hold.
+	// Progress is called after every observation poll during the hold and the restore wait; the report's
+	// Observations.Deployments hold what that poll saw.
 	Progress func(service ServiceReport)
 }
 

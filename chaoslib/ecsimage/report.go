@@ -122,7 +122,26 @@ type Observations struct {
 	ChangedDigests []DigestChange      `json:"changedDigests,omitempty"`
 	// ThirdPartyTaskDefinition is the revision someone else deployed during the hold, if any.
 	ThirdPartyTaskDefinition string `json:"thirdPartyTaskDefinition,omitempty"`
-	injectedAt               time.Time
+	// LastPoll, DesiredCount and Deployments are what the latest poll saw (during the hold and the restore
+	// wait), for Hooks.Progress: a caller draws its timeline from them without calls of its own. They stay out
+	// of the JSON form, which keeps the run's summary.
+	LastPoll     time.Time          `json:"-"`
+	DesiredCount int                `json:"-"`
+	Deployments  []DeploymentCounts `json:"-"`
+	injectedAt   time.Time
+}
+
+// DeploymentCounts is one deployment of the service as a poll saw it.
+type DeploymentCounts struct {
+	TaskDefinition string
+	// Role is "original", "chaos" (a chaos revision of this run) or "other" (someone else's revision).
+	Role         string
+	Status       string
+	RolloutState string
+	Desired      int
+	Running      int
+	Pending      int
+	Failed       int
 }
 
 // MonitorStatus is a service deployment's circuit breaker or alarms (TRIGGERED, MONITORING...).
@@ -165,6 +184,10 @@ type RestoreReport struct {
 	Deregistered     []string `json:"deregistered,omitempty"`
 	ManualSteps      []string `json:"manualSteps,omitempty"`
 	DeregisterFailed []string `json:"deregisterFailed,omitempty"`
+	// At is when the compare-and-set restore acted on the service; CompletedAt when its restore deployment
+	// completed.
+	At          *time.Time `json:"at,omitempty"`
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
 }
 
 // Report is the outcome of one run.

@@ -160,6 +160,7 @@ func (r *runState) restoreWith(ctx context.Context, t *target, svc types.Service
 		r.restoreConfiguration(ctx, t, svc)
 	}
 	t.report.State = StateRestored
+	t.report.Restore.At = timeAt(r.opts.Clock.Now())
 }
 
 // restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
@@ -325,8 +326,9 @@ func (r *runState) waitRestored(ctx context.Context, targets []*target) {
 				delete(pending, t)
 				continue
 			}
+			r.restoreProgress(t, found[t.serviceID()])
 			if restoreDone(t, found[t.serviceID()]) {
-				t.report.Restore.Completed = true
+				t.report.Restore.Completed, t.report.Restore.CompletedAt = true, timeAt(r.opts.Clock.Now())
 				t.report.Restore.WaitSeconds = r.opts.Clock.Now().Sub(start).Seconds()
 				r.log.WithField("service", t.name).Infof("restore deployment completed after %.0fs", t.report.Restore.WaitSeconds)
 				delete(pending, t)
