@@ -143,4 +143,3 @@ func renderReport(res *result.ChaosResult) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
