@@ -36,7 +36,7 @@ const (
 	RestoreMethodUpdateService = "update-service"
 )
 
-// Effects: what the run saw of the fault (DESIGN.md, hold and observe).
+// Effects: what the run saw of the fault (README, What it does: hold and observe).
 const (
 	// EffectConfirmed: a chaos task stopped with an image pull error.
 	EffectConfirmed = "confirmed"

@@ -22,7 +22,7 @@ const (
 	StateRestoreFailed ServiceState = "restore-failed"
 )
 
-// RestoreAction says what the restore found and did, following DESIGN.md's three cases.
+// RestoreAction says what the restore found and did, following the README's three cases (What it does, step 4).
 type RestoreAction string
 
 const (
@@ -211,7 +211,7 @@ type StopCause struct {
 
 func (c *StopCause) Error() string { return "run stopped: " + c.Reason }
 
-// Outcome is the run's result class; its numeric value is the process exit code of DESIGN.md.
+// Outcome is the run's result class; its numeric value is the process exit code of the README's table (Exit codes and the ChaosResult).
 type Outcome int
 
 const (

@@ -150,7 +150,7 @@ func errorSuffix(r *result.ChaosResult) string {
 	return ": " + r.ErrorOutput.Reason
 }
 
-// phaseAndVerdict maps the outcome to DESIGN.md's table of phases, verdicts and Litmus error codes.
+// phaseAndVerdict maps the outcome to the README's table of phases and verdicts (Exit codes and the ChaosResult) and Litmus's error codes.
 func phaseAndVerdict(o ecsimage.Outcome, report *ecsimage.Report) (result.Phase, result.Verdict, *result.ErrorOutput) {
 	reason := firstError(report)
 	switch o {

@@ -73,7 +73,7 @@ type serviceInfo struct {
 	} `json:"restore"`
 }
 
-// effect is the spec's three-way answer to "did the fault take effect?" (DESIGN.md, hold and observe).
+// effect is the spec's three-way answer to "did the fault take effect?" (README, What it does: hold and observe).
 func (s serviceInfo) effect() string {
 	switch {
 	case s.Effect != "":

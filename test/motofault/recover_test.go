@@ -122,8 +122,8 @@ func (f *fixture) injectLikeAKilledRun(ctx context.Context, t *testing.T, marker
 	return chaosARN
 }
 
-// chaosDeploymentConfiguration is the original with maximumPercent min(200, 100+affectedPercent), as DESIGN.md
-// says the fault sets it for a rolling service.
+// chaosDeploymentConfiguration is the original with maximumPercent min(200, 100+affectedPercent), which the README
+// (TASK_REPLICA_AFFECTED_PERC) says the fault sets for a rolling service.
 func (f *fixture) chaosDeploymentConfiguration() *types.DeploymentConfiguration {
 	dc := originalDeploymentConfiguration()
 	dc.MaximumPercent = aws.Int32(100 + affectedPercent)
