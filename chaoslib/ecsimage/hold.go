@@ -220,7 +220,7 @@ func (r *run) readStoppedBudgeted(ctx context.Context, targets []*target, cursor
 	*cursor = start + budget
 }
 
-func (r *run) serviceGone(t *target) {
+func (r *restorer) serviceGone(t *target) {
 	t.watch.gone = true
 	msg := fmt.Sprintf("service %s was deleted during the fault; nothing of it is left to restore", t.name)
 	r.log.WithField("service", t.name).Error(msg)
@@ -381,7 +381,7 @@ func serviceName(s string) string {
 
 // recordDigests reads the image digests the original revision's RUNNING tasks run; before the fault into the
 // observations, after it into ChangedDigests. Best effort: it never changes the outcome.
-func (r *run) recordDigests(ctx context.Context, targets []*target, before bool) {
+func (r *restorer) recordDigests(ctx context.Context, targets []*target, before bool) {
 	for _, t := range targets {
 		digests, err := r.originalDigests(ctx, t)
 		if err != nil {
@@ -405,7 +405,7 @@ func (r *run) recordDigests(ctx context.Context, targets []*target, before bool)
 	}
 }
 
-func (r *run) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
+func (r *restorer) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
 	arns, err := listTasks(ctx, r.clients.Restore, r.opts.Cluster, t.serviceID(), types.DesiredStatusRunning)
 	if err != nil {
 		return nil, err

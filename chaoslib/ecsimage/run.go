@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
@@ -16,9 +14,7 @@ const injectParallelism = 10
 
 // run is the state of one Run call; nothing of it outlives the call.
 type run struct {
-	clients Clients
-	opts    Options
-	log     logrus.FieldLogger
+	restorer // the clients, the options, the log, and the restore steps recover shares
 
 	hookMu       sync.Mutex     // hooks are called one at a time, although services are injected in parallel
 	bg           sync.WaitGroup // deregistrations running behind the restores
@@ -37,7 +33,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		report.EndedAt = opts.Clock.Now()
 		return report
 	}
-	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	r := &run{restorer: newRestorer(clients, opts)}
 	report.Services = make([]ServiceReport, len(opts.Services))
 	targets := make([]*target, len(opts.Services))
 	for i, name := range opts.Services {
