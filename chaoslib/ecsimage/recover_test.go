@@ -49,21 +49,16 @@ func v1ChaosRevision(t *testing.T, original *types.TaskDefinition, _ *types.Depl
 func v2ChaosRevision(jobUID string) func(*testing.T, *types.TaskDefinition, *types.DeploymentConfiguration) *ecs.RegisterTaskDefinitionInput {
 	return func(t *testing.T, original *types.TaskDefinition, dc *types.DeploymentConfiguration) *ecs.RegisterTaskDefinitionInput {
 		t.Helper()
-		return v2ChaosRevisionOf(t, original, dc, jobUID)
+		img := mustImage("nginx", "v2run")
+		in, _, err := taskdef.Chaos(original, nil, img, nil, taskdef.Marker{
+			RunID: "v2run", OriginalTaskDefinitionARN: aws.ToString(original.TaskDefinitionArn), OriginalRevision: original.Revision,
+			DeploymentConfiguration: encodeDeploymentConfiguration(dc), ChaosImage: img.Reference, JobUID: jobUID,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
 	}
-}
-
-func v2ChaosRevisionOf(t *testing.T, original *types.TaskDefinition, dc *types.DeploymentConfiguration, jobUID string) *ecs.RegisterTaskDefinitionInput {
-	t.Helper()
-	img := mustImage("nginx", "v2run")
-	in, _, err := taskdef.Chaos(original, nil, img, nil, taskdef.Marker{
-		RunID: "v2run", OriginalTaskDefinitionARN: aws.ToString(original.TaskDefinitionArn), OriginalRevision: original.Revision,
-		DeploymentConfiguration: encodeDeploymentConfiguration(dc), ChaosImage: img.Reference, JobUID: jobUID,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
 }
 
 // A newer binary recovers a service left under chaos by an older one, from AWS state alone: a killed run's chaos
