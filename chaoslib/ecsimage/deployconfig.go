@@ -150,6 +150,13 @@ func normalized(dc *types.DeploymentConfiguration) any {
 	if dc == nil {
 		return map[string]any{}
 	}
+	if dc.Strategy == types.DeploymentStrategyRolling {
+		// A configuration that names no strategy is a rolling one (isRolling): ECS reports ROLLING for it, and
+		// markers written before the strategies existed hold none.
+		unnamed := *dc
+		unnamed.Strategy = ""
+		dc = &unnamed
+	}
 	return prune(jsonValue(dc))
 }
 

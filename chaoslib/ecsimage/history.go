@@ -74,7 +74,7 @@ type revertEvidence struct {
 // ECS's own evidence. The service deployment's rollback record and breaker / alarm status when
 // ecs:DescribeServiceDeployments is granted; without it, the chaos deployment FAILED (with ECS's reason) under a
 // configuration whose circuit breaker or alarms roll back. Anything else is a revert by someone else.
-func (r *runState) judgeRevert(ctx context.Context, t *target, svc types.Service, now time.Time) {
+func (r *restorer) judgeRevert(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
 	if obs.RolledBackByECS || obs.RevertedBySomeoneElse || t.chaosARN == "" {
 		return
@@ -96,7 +96,7 @@ func (r *runState) judgeRevert(ctx context.Context, t *target, svc types.Service
 	log.Warn(t.report.warn("the service was pointed back at %s after %.0fs by someone else, not by ECS (%s)", aws.ToString(svc.TaskDefinition), seconds, ev.evidence))
 }
 
-func (r *runState) revertEvidence(ctx context.Context, t *target, svc types.Service) revertEvidence {
+func (r *restorer) revertEvidence(ctx context.Context, t *target, svc types.Service) revertEvidence {
 	arn := t.watch.chaosServiceDeployment
 	if arn == "" {
 		// After ECS's rollback the current service deployment is still the chaos one (the rollback belongs to
@@ -115,10 +115,9 @@ func (r *runState) revertEvidence(ctx context.Context, t *target, svc types.Serv
 			r.log.WithField("service", t.name).Warnf("reading service deployment %s failed (judging from the rolloutState): %v", arn, err)
 		}
 	}
-	dc := t.chaosDC
-	if dc == nil {
-		dc = t.originalDC // the fault changes only percentages: the failure detection is the original's
-	}
+	// The fault changes only percentages: the circuit breaker and the alarms of the chaos deployment are the
+	// original configuration's.
+	dc := t.originalDC
 	for _, c := range t.report.Observations.RolloutStates {
 		if c.Revision == t.chaosARN && c.State == string(types.DeploymentRolloutStateFailed) && rollsBack(dc) {
 			return revertEvidence{byECS: true, evidence: fmt.Sprintf("chaos deployment %s FAILED: %s", c.Deployment, c.Reason)}
@@ -133,7 +132,7 @@ func (r *runState) revertEvidence(ctx context.Context, t *target, svc types.Serv
 }
 
 // fromServiceDeployment reads the chaos service deployment: a rollback record or a ROLLBACK_* status is ECS's.
-func (r *runState) fromServiceDeployment(t *target, d types.ServiceDeployment) revertEvidence {
+func (r *restorer) fromServiceDeployment(t *target, d types.ServiceDeployment) revertEvidence {
 	obs := &t.report.Observations
 	if cb := d.DeploymentCircuitBreaker; cb != nil {
 		obs.CircuitBreaker = &MonitorStatus{Status: string(cb.Status), FailureCount: int(cb.FailureCount), Threshold: int(cb.Threshold)}
@@ -163,7 +162,7 @@ func rollsBack(dc *types.DeploymentConfiguration) bool {
 
 // stopChaosDeployment rolls the chaos deployment back with StopServiceDeployment when it is still in progress and
 // the permission is there; it reports whether it did. Any refusal leaves the restore to UpdateService.
-func (r *runState) stopChaosDeployment(ctx context.Context, t *target, svc types.Service) bool {
+func (r *restorer) stopChaosDeployment(ctx context.Context, t *target, svc types.Service) bool {
 	stopper, ok := r.clients.Restore.(ServiceDeploymentStopper)
 	arn := t.watch.chaosServiceDeployment
 	if !ok || arn == "" || aws.ToString(svc.CurrentServiceDeployment) != arn {

@@ -1,6 +1,7 @@
 package ecsimage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -42,6 +43,7 @@ type watchState struct {
 	failedSeen             int
 	chaosRan               bool
 	historyDenied          bool
+	stoppedReadAt          int // the poll that last read the chaos deployment's stopped tasks; 0: never
 }
 
 // holdAndRelease holds each service that arrives from the injections until its own hold ends, observing every
@@ -52,7 +54,7 @@ type watchState struct {
 // lastHoldEnded is called once, just before the last held service is released.
 func (r *runState) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
 	var held, released []*target
-	cursor := 0 // where the next poll's stopped-task reads start
+	polls := 0 // observation polls so far: when each service's stopped tasks were last read
 	poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 	defer func() { poll.Stop() }()
 	for arrivals != nil || len(held) > 0 {
@@ -99,7 +101,7 @@ func (r *runState) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *ta
 			held = append(held, t)
 		case <-nextC:
 		case <-poll.C():
-			r.observe(ctx, held, &cursor)
+			r.observe(ctx, held, &polls)
 			poll = r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 		case <-ctx.Done():
 		}
@@ -154,8 +156,8 @@ func (r *runState) release(ctx, rctx context.Context, due []*target) {
 // observe polls the services once (ten per DescribeServices call) and updates their observations. The stopped
 // tasks of the chaos deployments are read whether failedTasks moved or not (it resets once a task ran, as
 // types.Deployment.FailedTasks says), at most one ListTasks per ten services per poll: services without a
-// confirmed effect first, in turns from cursor.
-func (r *runState) observe(ctx context.Context, targets []*target, cursor *int) {
+// confirmed effect first, least recently read first.
+func (r *runState) observe(ctx context.Context, targets []*target, polls *int) {
 	var names []string
 	for _, t := range targets {
 		if !t.watch.gone {
@@ -188,7 +190,8 @@ func (r *runState) observe(ctx context.Context, targets []*target, cursor *int) 
 		}
 		r.observeService(ctx, t, svc, now)
 	}
-	r.readStoppedBudgeted(ctx, targets, cursor, now)
+	*polls++
+	r.readStoppedBudgeted(ctx, targets, *polls, now)
 	for _, t := range targets {
 		if svc, ok := found[t.serviceID()]; ok && !t.watch.gone {
 			r.progress(t, svc, now.Sub(t.report.Observations.injectedAt), t.holdFor)
@@ -196,31 +199,35 @@ func (r *runState) observe(ctx context.Context, targets []*target, cursor *int) 
 	}
 }
 
-// readStoppedBudgeted reads stopped chaos tasks of at most one service per ten observed.
-func (r *runState) readStoppedBudgeted(ctx context.Context, targets []*target, cursor *int, now time.Time) {
-	var unconfirmed, confirmed []*target
+// readStoppedBudgeted reads the stopped chaos tasks of at most one service per ten observed. Services without a
+// confirmed effect go first, and within each group the least recently read: every service gets its turn however
+// the groups change between polls (a rotating index over a list that shrinks as effects are confirmed skipped
+// some services for most of a hold).
+func (r *runState) readStoppedBudgeted(ctx context.Context, targets []*target, poll int, now time.Time) {
+	var candidates []*target
 	for _, t := range targets {
-		switch {
-		case t.watch.gone || t.watch.chaosDeployment == "":
-		case t.report.Observations.FirstFailureReason == "":
-			unconfirmed = append(unconfirmed, t)
-		default:
-			confirmed = append(confirmed, t)
+		if !t.watch.gone && t.watch.chaosDeployment != "" {
+			candidates = append(candidates, t)
 		}
 	}
-	candidates := append(unconfirmed, confirmed...)
-	if len(candidates) == 0 {
-		return
-	}
+	slices.SortStableFunc(candidates, func(a, b *target) int {
+		ca, cb := a.report.Observations.FirstFailureReason != "", b.report.Observations.FirstFailureReason != ""
+		if ca != cb {
+			if ca {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.watch.stoppedReadAt, b.watch.stoppedReadAt)
+	})
 	budget := min((len(targets)+describeBatch-1)/describeBatch, len(candidates))
-	start := *cursor % len(candidates)
-	for i := range budget {
-		r.readStoppedTasks(ctx, candidates[(start+i)%len(candidates)], now)
+	for _, t := range candidates[:budget] {
+		t.watch.stoppedReadAt = poll
+		r.readStoppedTasks(ctx, t, now)
 	}
-	*cursor = start + budget
 }
 
-func (r *runState) serviceGone(t *target) {
+func (r *restorer) serviceGone(t *target) {
 	t.watch.gone = true
 	msg := fmt.Sprintf("service %s was deleted during the fault; nothing of it is left to restore", t.name)
 	r.log.WithField("service", t.name).Error(msg)
@@ -382,7 +389,7 @@ func serviceName(s string) string {
 
 // recordDigests reads the image digests the original revision's RUNNING tasks run; before the fault into the
 // observations, after it into ChangedDigests. Best effort: it never changes the outcome.
-func (r *runState) recordDigests(ctx context.Context, targets []*target, before bool) {
+func (r *restorer) recordDigests(ctx context.Context, targets []*target, before bool) {
 	for _, t := range targets {
 		digests, err := r.originalDigests(ctx, t)
 		if err != nil {
@@ -406,7 +413,7 @@ func (r *runState) recordDigests(ctx context.Context, targets []*target, before 
 	}
 }
 
-func (r *runState) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
+func (r *restorer) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
 	arns, err := listTasks(ctx, r.clients.Restore, r.opts.Cluster, t.serviceID(), types.DesiredStatusRunning)
 	if err != nil {
 		return nil, err

@@ -24,13 +24,9 @@ type target struct {
 	report *ServiceReport
 
 	service      types.Service // as described at preflight
-	original     *types.TaskDefinition
 	originalTags []types.Tag
-	originalDC   *types.DeploymentConfiguration
-	chaosDC      *types.DeploymentConfiguration
-
-	chaosARN string // the current cycle's chaos revision; empty before registration succeeded
-	watch    watchState
+	restorePlan  // original, originalDC, chaosDC; chaosARN is the current cycle's chaos revision
+	watch        watchState
 
 	// The current cycle: how long to hold, whether the inject went through, and when its hold ends (measured
 	// from when the inject UpdateService was sent).

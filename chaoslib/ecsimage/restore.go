@@ -11,9 +11,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
+
+// restorePlan is everything a restore needs about one service, fixed before anything changes: a run fills it at
+// preflight (the chaos revision once it is registered), recover from a chaos revision's marker (planFromMarker).
+// Restore is a function of the plan and of the service as read just before acting (compare-and-set).
+type restorePlan struct {
+	original   *types.TaskDefinition          // the revision the service goes back to
+	originalDC *types.DeploymentConfiguration // the deployment configuration it goes back to
+	// chaosDC is the configuration the fault set: the original goes back over it, and over no other. A run
+	// computes it at preflight; recover takes the service's own when it has the shape the fault sets over the
+	// marker's original (chaosConfigurationOf), and has none when it does not (nil: nothing is the fault's).
+	chaosDC  *types.DeploymentConfiguration
+	chaosARN string // the chaos revision; empty before its registration succeeded
+}
+
+// isChaosConfiguration reports whether dc is exactly what the fault set.
+func (p *restorePlan) isChaosConfiguration(dc *types.DeploymentConfiguration) bool {
+	return p.chaosDC != nil && sameDeploymentConfiguration(dc, p.chaosDC)
+}
+
+// restorer puts services back from their restore plans, compare-and-set. A run restores through it (run embeds
+// one); recover builds one for the run named by a marker, with nothing else of a run.
+type restorer struct {
+	clients Clients // paced
+	opts    Options
+	log     logrus.FieldLogger
+	// polled, when set, is told of every poll of the restore wait (Run reports it as progress; recover does not).
+	polled func(t *target, svc types.Service)
+}
+
+func newRestorer(clients Clients, opts Options) restorer {
+	return restorer{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+}
 
 // RestoreError means the fault could not put a service back. Its message names the service and the revision to
 // roll back to, and ManualSteps holds the commands that do it.
@@ -64,8 +97,29 @@ func (r *runState) restoreContext(work context.Context) (context.Context, contex
 //   - someone deployed a third revision: their revision and configuration are left alone.
 //
 // The caller then deregisters (deregisterChaos) every chaos revision the service no longer points at.
-func (r *runState) restore(ctx context.Context, t *target) {
-	r.restoreBatch(ctx, []*target{t}, nil)
+func (r *restorer) restore(ctx context.Context, t *target) {
+	if t.watch.gone {
+		return
+	}
+	found, missing, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, []string{t.serviceID()})
+	r.restoreRead(ctx, t, found, missing, err)
+}
+
+// restoreRead restores one service given the compare-and-set read of its batch; it reports the service as read
+// when the restore decision was taken on it.
+func (r *restorer) restoreRead(ctx context.Context, t *target, found map[string]types.Service, missing map[string]string, err error) (types.Service, bool) {
+	switch {
+	case t.watch.gone:
+	case err != nil:
+		r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
+	case missing[t.serviceID()] != "":
+		r.serviceGone(t)
+	default:
+		svc := found[t.serviceID()]
+		r.restoreWith(ctx, t, svc)
+		return svc, true
+	}
+	return types.Service{}, false
 }
 
 // restoreBatch restores several services with one compare-and-set read per ten of them. lastLook, when set, is
@@ -91,24 +145,15 @@ func (r *runState) restoreBatch(ctx context.Context, ts []*target, lastLook func
 	// The updates go out in parallel: in sequence, the tenth service of a batch would come back ten round
 	// trips late.
 	r.forEach(ts, func(t *target) bool {
-		switch {
-		case t.watch.gone:
-		case err != nil:
-			r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
-		case missing[t.serviceID()] != "":
-			r.serviceGone(t)
-		default:
-			r.restoreWith(ctx, t, found[t.serviceID()])
-			if lastLook != nil {
-				lastLook(t, found[t.serviceID()])
-			}
+		if svc, read := r.restoreRead(ctx, t, found, missing, err); read && lastLook != nil {
+			lastLook(t, svc)
 		}
 		return true
 	})
 }
 
 // restoreWith is the compare-and-set decision for one service, given the service as just read.
-func (r *runState) restoreWith(ctx context.Context, t *target, svc types.Service) {
+func (r *restorer) restoreWith(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	c := r.clients.Restore
 	current := aws.ToString(svc.TaskDefinition)
@@ -165,12 +210,13 @@ func (r *runState) restoreWith(ctx context.Context, t *target, svc types.Service
 
 // restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
 // configuration goes back only while the service still has exactly the one the fault set.
-func (r *runState) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
+func (r *restorer) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	switch {
 	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.originalDC):
 		t.report.Restore.DeploymentConfigurationRestored = true
 	case t.isChaosConfiguration(svc.DeploymentConfiguration):
+		t.report.Changed = true
 		_, err := r.clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
@@ -187,15 +233,6 @@ func (r *runState) restoreConfiguration(ctx context.Context, t *target, svc type
 	}
 }
 
-// isChaosConfiguration reports whether dc is what the fault set: the chaos configuration when it is known (a run),
-// otherwise (recover, whose marker holds only the original) the original with a lower maximumPercent.
-func (t *target) isChaosConfiguration(dc *types.DeploymentConfiguration) bool {
-	if t.chaosDC != nil {
-		return sameDeploymentConfiguration(dc, t.chaosDC)
-	}
-	return differsOnlyInMaximumPercent(t.originalDC, dc)
-}
-
 func hasDeploymentOf(svc types.Service, revisions []string) bool {
 	for _, d := range svc.Deployments {
 		if slices.Contains(revisions, aws.ToString(d.TaskDefinition)) {
@@ -206,7 +243,7 @@ func hasDeploymentOf(svc types.Service, revisions []string) bool {
 }
 
 // carriesOwnMarker reports whether a revision the run does not know by ARN carries this run's marker.
-func (r *runState) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
+func (r *restorer) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
 	if arn == t.originalARN() {
 		return false
 	}
@@ -231,7 +268,7 @@ type deregistrationFailure struct {
 }
 
 // deregisterChaos deregisters this run's chaos revisions that the service no longer points at; never the original.
-func (r *runState) deregisterChaos(ctx context.Context, t *target) {
+func (r *restorer) deregisterChaos(ctx context.Context, t *target) {
 	result := &deregistration{}
 	r.deregisterARNs(ctx, t.name, r.toDeregister(t), result)
 	t.dereg = result
@@ -239,7 +276,7 @@ func (r *runState) deregisterChaos(ctx context.Context, t *target) {
 }
 
 // toDeregister lists the chaos revisions of this run the service no longer uses.
-func (r *runState) toDeregister(t *target) []string {
+func (r *restorer) toDeregister(t *target) []string {
 	if t.report.State == StateRestoreFailed {
 		return nil // the service may still use its chaos revision; the manual steps deregister it afterwards
 	}
@@ -252,7 +289,7 @@ func (r *runState) toDeregister(t *target) []string {
 	return arns
 }
 
-func (r *runState) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
+func (r *restorer) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
 	for _, arn := range arns {
 		if _, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 			result.failed = append(result.failed, deregistrationFailure{arn: arn, err: err})
@@ -265,7 +302,7 @@ func (r *runState) deregisterARNs(ctx context.Context, service string, arns []st
 
 // applyDeregistration records a finished deregistration in the report. A chaos revision left ACTIVE stays the
 // family's newest (pipelines deploying "latest" pick it up) and every later preflight refuses: not a pass.
-func (r *runState) applyDeregistration(t *target) {
+func (r *restorer) applyDeregistration(t *target) {
 	if t.dereg == nil {
 		return
 	}
@@ -280,7 +317,7 @@ func (r *runState) applyDeregistration(t *target) {
 	t.dereg = nil
 }
 
-func (r *runState) restoreFailed(t *target, err error) {
+func (r *restorer) restoreFailed(t *target, err error) {
 	dc := encodeDeploymentConfiguration(t.originalDC)
 	steps := []string{fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --deployment-configuration '%s' --region %s",
 		r.opts.Cluster, t.name, t.originalARN(), awsCLIDeploymentConfiguration(t.originalDC, dc), r.opts.Region)}
@@ -297,7 +334,7 @@ func (r *runState) restoreFailed(t *target, err error) {
 // waitRestored waits until every restored service's restore deployment completed with no chaos task left: one
 // deployment, on the original revision, running = desired. For a service left to a third party it waits only
 // until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
-func (r *runState) waitRestored(ctx context.Context, targets []*target) {
+func (r *restorer) waitRestored(ctx context.Context, targets []*target) {
 	defer r.restoreDeferredConfigurations(ctx, targets) // restored.go
 	pending := map[*target]bool{}
 	for _, t := range targets {
@@ -326,7 +363,9 @@ func (r *runState) waitRestored(ctx context.Context, targets []*target) {
 				delete(pending, t)
 				continue
 			}
-			r.restoreProgress(t, found[t.serviceID()])
+			if r.polled != nil {
+				r.polled(t, found[t.serviceID()])
+			}
 			if restoreDone(t, found[t.serviceID()]) {
 				t.report.Restore.Completed, t.report.Restore.CompletedAt = true, timeAt(r.opts.Clock.Now())
 				t.report.Restore.WaitSeconds = r.opts.Clock.Now().Sub(start).Seconds()
@@ -353,7 +392,7 @@ func (r *runState) waitRestored(ctx context.Context, targets []*target) {
 	r.recordDigests(ctx, targets, false)
 }
 
-func (r *runState) waitFailed(pending map[*target]bool, why string) {
+func (r *restorer) waitFailed(pending map[*target]bool, why string) {
 	for t := range pending {
 		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it%s", t.name, why, t.originalARN(), restoreHeldNote(t)))
 		r.log.WithField("service", t.name).Error(t.report.Error)

@@ -113,7 +113,7 @@ func restoreDeploymentConfiguration(t *target) *types.DeploymentConfiguration {
 // restoreDeferredConfigurations puts the original configuration back on services whose restore deployment ran with
 // the chaos one, once the wait is over (done or not: the configuration must not stay narrowed), compare-and-set as
 // after an ECS rollback. A configuration-only UpdateService starts no deployment.
-func (r *runState) restoreDeferredConfigurations(ctx context.Context, targets []*target) {
+func (r *restorer) restoreDeferredConfigurations(ctx context.Context, targets []*target) {
 	var pending []*target
 	for _, t := range targets {
 		if t.report.Restore.Action == RestoreReverted && !t.report.Restore.DeploymentConfigurationRestored && configurationDeferred(t) && !t.watch.gone {

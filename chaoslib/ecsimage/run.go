@@ -6,19 +6,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
 // injectParallelism bounds how many services are injected or restored at once.
 const injectParallelism = 10
 
-// runState is the state of one Run (or Recover) call; nothing of it outlives the call.
+// runState is the state of one Run call; nothing of it outlives the call.
 type runState struct {
-	clients Clients
-	opts    Options
-	log     logrus.FieldLogger
+	restorer // the clients, the options, the log, and the restore steps recover shares
 
 	hookMu       sync.Mutex     // hooks are called one at a time, although services are injected in parallel
 	bg           sync.WaitGroup // deregistrations running behind the restores
@@ -41,7 +37,8 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		report.EndedAt = opts.Clock.Now()
 		return report
 	}
-	r := &runState{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	r := &runState{restorer: newRestorer(clients, opts)}
+	r.polled = r.restoreProgress
 	report.Services = make([]ServiceReport, len(opts.Services))
 	targets := make([]*target, len(opts.Services))
 	for i, name := range opts.Services {
