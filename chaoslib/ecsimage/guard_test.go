@@ -19,7 +19,7 @@ import (
 // on the goroutine that made it.
 func panicOnce(op string, armed *atomic.Bool) func(*middleware.Stack) error {
 	return func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("panicOnce", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("panicOnce"+op, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			if awsmiddleware.GetOperationName(ctx) == op && armed.CompareAndSwap(true, false) {
 				panic("injected bug in " + op)
 			}
@@ -93,9 +93,9 @@ func TestPanicInRestoreIsRestoreFailed(t *testing.T) {
 	e := newSimEnv(t)
 	e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 2, DeploymentConfiguration: rollingDC(100, 200, false)})
 	var armed atomic.Bool
-	armed.Store(true) // the restore client makes no UpdateService but the restore's
+	armed.Store(true) // the restore client's first mutating call is the restore's (StopServiceDeployment or UpdateService)
 	e.clients.Restore = ecs.New(e.client.Options(), func(o *ecs.Options) {
-		o.APIOptions = append(o.APIOptions, panicOnce("UpdateService", &armed))
+		o.APIOptions = append(o.APIOptions, panicOnce("StopServiceDeployment", &armed), panicOnce("UpdateService", &armed))
 	})
 
 	report := e.run(t, e.options("web"))
