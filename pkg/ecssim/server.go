@@ -131,6 +131,13 @@ func (s *Simulator) SetFault(operation string, f Fault) {
 	s.faults[operation] = &f
 }
 
+// Deny answers every call of operation with AccessDeniedException, as ECS answers credentials whose IAM policy
+// lacks ecs:<operation> (for example the spec's policy, which has no ecs:StopServiceDeployment).
+func (s *Simulator) Deny(operation string) {
+	s.SetFault(operation, Fault{Error: &APIError{Code: "AccessDeniedException",
+		Message: "User: arn:aws:iam::123456789012:user/chaos is not authorized to perform: ecs:" + operation + " on resource: *"}})
+}
+
 // ClearFaults removes every fault (rate limits stay).
 func (s *Simulator) ClearFaults() {
 	s.reqMu.Lock()

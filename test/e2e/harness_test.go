@@ -82,6 +82,9 @@ func newFixture(t *testing.T) *fixture {
 func newFixtureWith(t *testing.T, dc *types.DeploymentConfiguration) *fixture {
 	t.Helper()
 	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
+	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
+	sim.Deny("StopServiceDeployment")
 	signers := &signingRecorder{next: sim.Handler()}
 	server := httptest.NewServer(signers)
 	t.Cleanup(func() {

@@ -91,6 +91,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("dynamic client: %v", err)
 	}
 	sim, client, url := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
+	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
+	sim.Deny("StopServiceDeployment")
 	sim.AddImage(originalImage, "")
 	ctx := binary.Deadline(t, 30*time.Second)
 	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
