@@ -377,7 +377,7 @@ func (r *Runner) evaluate(ctx context.Context, p *probeState) (string, error) {
 	var lastErr error
 	for attempt := 1; attempt <= rp.Attempts; attempt++ {
 		attemptCtx, cancel := withClockTimeout(evalCtx, r.clock, rp.ProbeTimeout, "probeTimeout")
-		desc, err := p.checker.check(attemptCtx)
+		desc, err := checkGuarded(attemptCtx, p.checker)
 		cause := context.Cause(attemptCtx)
 		cancel()
 		if err == nil {
@@ -460,4 +460,15 @@ func merge(a, b <-chan struct{}) (<-chan struct{}, func()) {
 	}()
 	var once sync.Once
 	return out, func() { once.Do(func() { close(released) }) }
+}
+
+// checkGuarded runs one check; a panic in it (a bug in a checker) is that attempt's failure, with the panic named,
+// instead of a crash of the pod that leaves the fault's services unrestored.
+func checkGuarded(ctx context.Context, c checker) (desc string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			desc, err = "", fmt.Errorf("the probe check panicked (a bug; the run goes on): %v", p)
+		}
+	}()
+	return c.check(ctx)
 }

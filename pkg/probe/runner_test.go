@@ -402,3 +402,15 @@ func TestJudgedAndSuccessPercentage(t *testing.T) {
 		t.Fatalf("SuccessPercentage(nil) = %d, want 100", got)
 	}
 }
+
+type panickingChecker struct{}
+
+func (panickingChecker) check(context.Context) (string, error) { panic("nil map in a checker") }
+
+// A bug in a probe checker fails that probe; it never crashes the pod (which would leave ECS unrestored).
+func TestPanickingCheckIsAFailedAttempt(t *testing.T) {
+	desc, err := checkGuarded(t.Context(), panickingChecker{})
+	if err == nil || desc != "" || !strings.Contains(err.Error(), "nil map in a checker") {
+		t.Fatalf("checkGuarded = %q, %v; want the panic as an error", desc, err)
+	}
+}
