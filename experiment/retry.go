@@ -25,17 +25,21 @@ const (
 	retryInterrupted
 )
 
-// retryOf reads the ChaosResult before this run resets it. A result whose status.run names this pod's Job was
+// retryOf reads the ChaosResult before this run resets it, and before anything else of the run: after its first pod
+// failed, chaos-runner exits and the operator sets the engine to stop (chaos-operator
+// controllers/chaosengine_controller.go, reconcileForComplete), so a retried pod must judge its predecessor before
+// it judges the engine. A result whose status.run names this pod's Job was
 // written by an earlier pod of the same Job. A new Job of the same engine has another uid and runs as usual.
 // When the result cannot be read the run goes on: preflight still finds a chaos revision of this Job by its
 // marker (Report.LeftByThisJob).
-func (s *session) retryOf(ctx context.Context, rec *recorder.Recorder) retryState {
+func (s *session) retryOf(ctx context.Context, out recorder.Outputs) retryState {
 	if s.cfg.JobUID == "" {
 		return retryNone
 	}
-	prev, found, err := rec.Previous(ctx)
+	name := recorder.ResultName(s.cfg)
+	prev, found, err := out.Previous(ctx, s.cfg)
 	if err != nil {
-		s.log.Warnf("cannot read the ChaosResult %s to tell a retried pod of Job %s (the marker check still applies): %v", rec.Name(), s.cfg.JobUID, err)
+		s.log.Warnf("cannot read the ChaosResult %s to tell a retried pod of Job %s (the marker check still applies): %v", name, s.cfg.JobUID, err)
 		return retryNone
 	}
 	if !found || prev.Result.Run.JobUID != s.cfg.JobUID {
@@ -43,7 +47,7 @@ func (s *session) retryOf(ctx context.Context, rec *recorder.Recorder) retryStat
 	}
 	if prev.Result.Phase.Ended() {
 		s.log.Infof("a previous pod of this Job (%s) already ran run %s and recorded %s/%s in ChaosResult %s: this retry changes nothing and records nothing",
-			s.cfg.JobUID, prev.Result.Run.ID, prev.Result.Phase, prev.Result.Verdict, rec.Name())
+			s.cfg.JobUID, prev.Result.Run.ID, prev.Result.Phase, prev.Result.Verdict, name)
 		return retryEnded
 	}
 	s.log.Warnf("a previous pod of this Job (%s, pod %s) started run %s and never recorded its end: restoring what it left, injecting nothing",

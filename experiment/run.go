@@ -145,14 +145,18 @@ func (s *session) runFault(ctx context.Context) int {
 	if err != nil {
 		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
 	}
+	retry := s.retryOf(ctx, out)
+	if retry == retryEnded {
+		return 0
+	}
 	rec, err := recorder.New(ctx, out, recorder.Params{Config: s.cfg, Run: s.resultRun(), Clock: s.clock, Log: s.log, Alarms: s.alarmsAPI,
-		Image: image.Reference, Version: versionString()})
+		Image: image.Reference, Version: versionString(), StopBudget: stopBudget(s.cfg.TerminationGracePeriod)})
 	if err != nil {
 		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
 	}
-	retry := s.retryOf(ctx, rec)
-	if retry == retryEnded {
-		return 0
+	if rec.EngineStopped() && retry != retryInterrupted {
+		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed",
+			fmt.Errorf("ChaosEngine %s/%s is set to stop: not starting", s.cfg.ChaosNamespace, s.cfg.ChaosEngine))
 	}
 	if err := rec.Start(ctx); err != nil {
 		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
@@ -209,6 +213,12 @@ func (s *session) faultOptions(image taskdef.ChaosImage) ecsimage.Options {
 func abortDeadline(grace time.Duration) time.Duration {
 	margin := min(5*time.Second, grace/3)
 	return max(grace-margin, time.Second)
+}
+
+// stopBudget is what the end-of-test probes may take after an abort: half of what the abort deadline leaves of the
+// grace period, the other half being the result's and the events' (writes are bounded by recorder.WriteTimeout).
+func stopBudget(grace time.Duration) time.Duration {
+	return max((grace-abortDeadline(grace))/2, 500*time.Millisecond)
 }
 
 // newRunID returns a short random id: it tags the chaos image and the marker of this run.

@@ -30,7 +30,15 @@ func (rec *Recorder) Finish(ctx context.Context, report *ecsimage.Report) Final 
 	outcome := report.Outcome()
 	var verdicts []probe.Result
 	if rec.probes != nil && outcome != ecsimage.OutcomeRefused {
-		rec.probes.PostChaos(wctx)
+		pctx := wctx
+		if report.Stop != nil && !report.Stop.HypothesisFailed {
+			// Aborted: what is left of the pod's grace period goes to the result, not to end-of-test probes that
+			// could retry past the kubelet's SIGKILL and leave the result Awaited.
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(wctx, rec.p.StopBudget)
+			defer cancel()
+		}
+		rec.probes.PostChaos(pctx)
 		verdicts = rec.probes.Results()
 	}
 	verdicts = append(verdicts, judgeExpectations(rec.p.Config, report)...)

@@ -72,6 +72,9 @@ type Params struct {
 	Image string
 	// Version names the binary in the HTML report (REPORT_FILE).
 	Version string
+	// StopBudget bounds the end-of-test probes after an abort (SIGTERM, engine stop), so the result is written
+	// before the pod's grace period ends.
+	StopBudget time.Duration
 }
 
 // Recorder follows one run. It owns the ChaosResult value; every write sends a copy.
@@ -85,6 +88,8 @@ type Recorder struct {
 	cancel context.CancelCauseFunc
 	// timeline draws the run from the hooks, for status.faultStatus.timeline and the HTML report.
 	timeline *runTimeline
+	// engineStopped: the ChaosEngine's engineState was stop when the run began.
+	engineStopped bool
 
 	mu         sync.Mutex
 	res        *result.ChaosResult
@@ -95,7 +100,8 @@ type Recorder struct {
 }
 
 // New builds the recorder of one run: it reads the ChaosEngine (its UID and probes) and PROBES_FILE, and writes
-// nothing. An engine set to stop is an error: the run must not start.
+// nothing. Whether the engine is set to stop is the caller's to judge (EngineStopped): a new run must not start,
+// but a retried pod must still clean up after its predecessor.
 func New(ctx context.Context, out Outputs, p Params) (*Recorder, error) {
 	cfg := p.Config
 	rec := &Recorder{p: p, out: out, targets: map[string]result.ChaosStatus{}, res: newResult(cfg, p.Run),
@@ -116,7 +122,7 @@ func New(ctx context.Context, out Outputs, p Params) (*Recorder, error) {
 			subject = events.ChaosEngine(cfg.ChaosNamespace, cfg.ChaosEngine, rec.res.EngineUID)
 		}
 		rec.events = events.NewKubeRecorder(out.Kube, subject, events.Options{Host: cfg.PodName, Logger: p.Log})
-		deps = probe.Deps{Kube: out.Kube, Pods: out.pods, Namespace: cfg.ChaosNamespace}
+		deps = probe.Deps{Kube: out.Kube, Pods: out.pods, Namespace: cfg.ChaosNamespace, ServiceAccount: cfg.ServiceAccount}
 	}
 	if cfg.ProbesFile != "" && len(defs) == 0 {
 		data, err := os.ReadFile(cfg.ProbesFile)
@@ -146,9 +152,7 @@ func (rec *Recorder) readEngine(ctx context.Context) ([]probe.Definition, error)
 	if err != nil {
 		return nil, fmt.Errorf("read ChaosEngine %s/%s: %w", cfg.ChaosNamespace, cfg.ChaosEngine, err)
 	}
-	if eng.State == engine.StateStop {
-		return nil, fmt.Errorf("ChaosEngine %s/%s is set to stop: not starting", cfg.ChaosNamespace, cfg.ChaosEngine)
-	}
+	rec.engineStopped = eng.State == engine.StateStop
 	rec.res.EngineUID = eng.UID
 	if len(eng.Probes) == 0 {
 		return nil, nil
@@ -162,19 +166,24 @@ func (rec *Recorder) readEngine(ctx context.Context) ([]probe.Definition, error)
 
 func newResult(cfg tunables.Config, run result.Run) *result.ChaosResult {
 	return &result.ChaosResult{
-		Name:      result.Name(cfg.ChaosEngine, cfg.ExperimentName, cfg.InstanceID),
+		Name:      ResultName(cfg),
 		Namespace: cfg.ChaosNamespace, Engine: cfg.ChaosEngine, EngineUID: cfg.ChaosUID,
 		Experiment: cfg.ExperimentName, Instance: cfg.InstanceID, Run: run,
 		Phase: result.PhaseRunning, Verdict: result.VerdictAwaited,
 	}
 }
 
-// Name is the ChaosResult's name.
-func (rec *Recorder) Name() string { return rec.res.Name }
+// EngineStopped reports whether the ChaosEngine was set to stop (engineState: stop) when the run began.
+func (rec *Recorder) EngineStopped() bool { return rec.engineStopped }
+
+// ResultName is the name of the ChaosResult a run with cfg writes.
+func ResultName(cfg tunables.Config) string {
+	return result.Name(cfg.ChaosEngine, cfg.ExperimentName, cfg.InstanceID)
+}
 
 // Previous reads the ChaosResult as an earlier run left it, before Start resets it for this one.
-func (rec *Recorder) Previous(ctx context.Context) (result.Stored, bool, error) {
-	return rec.out.Writer.Read(ctx, rec.res.Name)
+func (o Outputs) Previous(ctx context.Context, cfg tunables.Config) (result.Stored, bool, error) {
+	return o.Writer.Read(ctx, ResultName(cfg))
 }
 
 // Start records the run as Running/Awaited and starts writing intermediate states behind the fault.

@@ -97,7 +97,7 @@ func TestHooksDoNotWaitForTheWriter(t *testing.T) {
 	if !final.Recorded || final.Result.Run.ID != "run-1" {
 		t.Fatalf("final = %+v, want recorded with run id run-1", final)
 	}
-	stored, found, err := w.Read(t.Context(), rec.Name())
+	stored, found, err := w.Read(t.Context(), ResultName(testConfig()))
 	if err != nil || !found {
 		t.Fatalf("Read = %v, %v", found, err)
 	}

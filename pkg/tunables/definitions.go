@@ -31,6 +31,7 @@ const (
 	envChaosUID               = "CHAOS_UID"
 	envPodName                = "POD_NAME"
 	envJobUID                 = "JOB_UID"
+	envChaosServiceAccount    = "CHAOS_SERVICE_ACCOUNT"
 	envProbesFile             = "PROBES_FILE"
 	envResultFile             = "RESULT_FILE"
 	envReportFile             = "REPORT_FILE"
@@ -69,6 +70,7 @@ const (
 	ruleSequence         = "parallel or serial"
 	ruleStatusCheckDelay = "a whole number of seconds greater than 0 and less than STATUS_CHECK_TIMEOUT"
 	ruleGracePeriod      = "a whole number of seconds, 0 or more; 0 (what chaos-runner passes when the ChaosEngine sets no terminationGracePeriodSeconds) means Kubernetes' default, 30"
+	ruleServiceAccount   = "empty or a ServiceAccount name (lower-case letters, digits, - and ., at most 253 characters)"
 	ruleJobUID           = "empty or a Kubernetes uid (letters, digits and -, at most 64 characters)"
 	ruleAssumeRoleARN    = "empty or an IAM role ARN arn:aws[-cn|-us-gov]:iam::<12-digit account>:role/[<path>/]<name>"
 	ruleSecretName       = "empty or a secret name (1-253 letters, digits, ., - and _, starting with a letter or digit)"
@@ -120,6 +122,7 @@ func Definitions() []Definition {
 		{envInstanceID, `""`, ruleResultName, "Optional suffix of the ChaosResult name."},
 		{envChaosUID, `""`, "any text", "UID of the ChaosEngine (Litmus sets it), used for labels and owner references."},
 		{envPodName, `""`, "any text", "Name of this pod (Litmus sets it), recorded in the result and events."},
+		{envChaosServiceAccount, `""`, ruleServiceAccount, "ServiceAccount of the source-mode cmdProbe pods, the experiment pod's own (chaos-runner sets it from the engine's chaosServiceAccount; the Job from the downward API), so IRSA applies to them too."},
 		{envJobUID, `""`, ruleJobUID, "Uid of the Job running this pod (the shipped manifests set it from the pod's controller-uid label): a retried pod of the same Job never injects again."},
 		{envProbesFile, `""`, ruleProbesFile, "Resilience probes as YAML when no ChaosEngine holds them."},
 		{envResultFile, "stdout", "a file path", "Where the ChaosResult is written when no Kubernetes API is configured."},

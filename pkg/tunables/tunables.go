@@ -61,6 +61,8 @@ type Config struct {
 	InstanceID     string
 	ChaosUID       string
 	PodName        string
+	// ServiceAccount runs the source-mode cmdProbe pods, as Litmus's own faults do; empty: the namespace default.
+	ServiceAccount string
 	// JobUID is the uid of the Job running this pod (empty outside a Job); a retried pod of the same Job never
 	// injects again.
 	JobUID string
@@ -179,6 +181,7 @@ func (l *loader) load() Config {
 		InstanceID:           l.get(envInstanceID),
 		ChaosUID:             l.get(envChaosUID),
 		PodName:              l.get(envPodName),
+		ServiceAccount:       l.get(envChaosServiceAccount),
 		ProbesFile:           l.get(envProbesFile),
 		ResultFile:           l.get(envResultFile),
 		ReportFile:           l.get(envReportFile),
@@ -546,6 +549,9 @@ func (l *loader) namespace() string {
 // objectNames checks the names the ChaosResult and events are built from, so that the result can be written
 // after the fault instead of failing once the service has already been changed.
 func (l *loader) objectNames(c Config) {
+	if c.ServiceAccount != "" && len(validation.IsDNS1123Subdomain(c.ServiceAccount)) > 0 {
+		l.problems.add(envChaosServiceAccount, quote(c.ServiceAccount)+" is not a Kubernetes object name", ruleServiceAccount)
+	}
 	bad := false
 	if c.ChaosEngine != "" && len(validation.IsDNS1123Subdomain(c.ChaosEngine)) > 0 {
 		l.problems.add(envChaosEngine, quote(c.ChaosEngine)+" is not a Kubernetes object name", ruleObjectName)

@@ -195,13 +195,13 @@ func expectedDefault(d tunables.Definition) string {
 // every pod template of a Job (k8s.io/kubernetes pkg/registry/batch/job/strategy.go, generateSelector: both
 // controller-uid and batch.kubernetes.io/controller-uid; only the first exists before Kubernetes 1.27).
 var fromDownwardAPI = map[string]string{"CHAOS_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name",
-	"JOB_UID": "metadata.labels['controller-uid']"}
+	"JOB_UID": "metadata.labels['controller-uid']", "CHAOS_SERVICE_ACCOUNT": "spec.serviceAccountName"}
 
 // setByRunner are the variables chaos-runner sets for the experiment pod before it copies the ChaosExperiment's
 // env over them (chaos-runner 3.18.0 pkg/utils/environment.go SetENV; POD_NAME is appended in builders.go): a
 // ChaosExperiment that lists them wipes the runner's values, so it must not.
 var setByRunner = map[string]bool{"CHAOSENGINE": true, "CHAOS_UID": true, "CHAOS_NAMESPACE": true,
-	"EXPERIMENT_NAME": true, "TERMINATION_GRACE_PERIOD_SECONDS": true, "POD_NAME": true}
+	"EXPERIMENT_NAME": true, "TERMINATION_GRACE_PERIOD_SECONDS": true, "POD_NAME": true, "CHAOS_SERVICE_ACCOUNT": true}
 
 func TestExperimentListsEveryTunableWithItsDefault(t *testing.T) {
 	def := readExperiment(t)
@@ -447,6 +447,8 @@ func podEnv(t *testing.T, vars []corev1.EnvVar, namespace, podName string) map[s
 			env[e.Name] = namespace
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
 			env[e.Name] = podName
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "spec.serviceAccountName":
+			env[e.Name] = serviceAccount
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.labels['controller-uid']":
 			env[e.Name] = "3b0f5e2c-7d1a-4c8e-9f60-5a2b1c3d4e5f"
 		default:
