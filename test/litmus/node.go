@@ -52,11 +52,11 @@ type Node struct {
 	// jobBackoff is the job controller's delay before the first retry, doubled for each failure after that.
 	jobBackoff time.Duration
 
-	mu       sync.Mutex
-	running  map[types.UID]*container
-	failedAt map[types.UID]time.Time // per Job: when its last pod failed
-	onExit   ExitHook
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	running map[types.UID]*container
+	onExit  ExitHook
+	envs    map[string]map[string]string // "namespace/pod" -> the environment its container got
+	wg      sync.WaitGroup
 }
 
 // NodeOptions configures StartNode.
@@ -102,7 +102,7 @@ func StartNode(ctx context.Context, o NodeOptions) (node *Node, wait func(), err
 		return nil, nil, err
 	}
 	n := &Node{Name: "litmus-e2e-node", cs: o.Client, apiPort: o.APIPort, caData: o.CAData, images: o.Images, dir: dir,
-		logf: o.Logf, jobBackoff: o.JobBackoff, running: map[types.UID]*container{}, failedAt: map[types.UID]time.Time{}}
+		logf: o.Logf, jobBackoff: o.JobBackoff, running: map[types.UID]*container{}, envs: map[string]map[string]string{}}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -163,6 +163,13 @@ func (n *Node) Signal(namespace, pod string, sig syscall.Signal) bool {
 		}
 	}
 	return false
+}
+
+// Env returns the environment the pod's container was started with (nil when it never started here).
+func (n *Node) Env(namespace, pod string) map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.envs[namespace+"/"+pod]
 }
 
 // Log returns what the container of the pod wrote so far (empty when it never ran here).
@@ -606,6 +613,7 @@ func (n *Node) startContainer(ctx context.Context, p *corev1.Pod, restarts int32
 	c := &container{pod: p.DeepCopy(), name: spec.Name, cmd: cmd, log: logPath, started: time.Now(), restarts: restarts, done: make(chan struct{})}
 	n.mu.Lock()
 	n.running[p.UID] = c
+	n.envs[p.Namespace+"/"+p.Name] = env
 	n.mu.Unlock()
 	n.logf("kubelet: started %s/%s (%s): %v", p.Namespace, p.Name, spec.Image, argv)
 	n.setRunning(ctx, p, c)
