@@ -9,7 +9,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The race detector is on in every test run; long packages get an explicit timeout.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full clean
+.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full litmus-e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,17 @@ smoke-aws: ## opt-in: the fault on a disposable service in a REAL account (CLUST
 
 reliability-full: ## the reliability matrices with the full 50-run crash-recovery loop
 	ECSCHAOS_CRASH_RUNS=50 $(GO) test $(TEST_FLAGS) -v ./test/reliability/
+
+litmus-e2e: ## opt-in: the fault under Litmus's own operator, runner and exporter (LITMUS_BIN or LITMUS_SRC, see test/litmus/README.md); never run by CI
+	@if [ -z "$(LITMUS_BIN)" ] && [ -z "$(LITMUS_SRC)" ]; then \
+		echo "litmus-e2e needs Litmus's chaos-operator, chaos-runner and chaos-exporter:" >&2; \
+		echo "  LITMUS_BIN=<folder holding the three binaries>, or" >&2; \
+		echo "  LITMUS_SRC=<folder holding litmuschaos+<name>/repo bare git mirrors of chaos-operator, chaos-runner, chaos-exporter, elves, litmus-go>" >&2; \
+		echo "see test/litmus/README.md" >&2; exit 1; fi
+	bash test/prepare.sh
+	@bin="$(LITMUS_BIN)"; if [ -z "$$bin" ]; then bin=$$(LITMUS_SRC="$(LITMUS_SRC)" $(GO) run ./test/litmus/buildlitmus) || exit 1; fi; \
+		echo "litmus-e2e: Litmus binaries from $$bin"; \
+		ECSCHAOS_LITMUS_BIN="$$bin" $(GO) test -tags litmus $(TEST_FLAGS) -v ./test/litmus/
 
 bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
 	bash bench/run.sh
