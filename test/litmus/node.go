@@ -56,6 +56,7 @@ type Node struct {
 	running map[types.UID]*container
 	onExit  ExitHook
 	envs    map[string]map[string]string // "namespace/pod" -> the environment its container got
+	exits   map[string]int               // "namespace/pod" -> its container's last real exit code
 	wg      sync.WaitGroup
 }
 
@@ -102,7 +103,7 @@ func StartNode(ctx context.Context, o NodeOptions) (node *Node, wait func(), err
 		return nil, nil, err
 	}
 	n := &Node{Name: "litmus-e2e-node", cs: o.Client, apiPort: o.APIPort, caData: o.CAData, images: o.Images, dir: dir,
-		logf: o.Logf, jobBackoff: o.JobBackoff, running: map[types.UID]*container{}, envs: map[string]map[string]string{}}
+		logf: o.Logf, jobBackoff: o.JobBackoff, running: map[types.UID]*container{}, envs: map[string]map[string]string{}, exits: map[string]int{}}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -170,6 +171,15 @@ func (n *Node) Env(namespace, pod string) map[string]string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.envs[namespace+"/"+pod]
+}
+
+// ExitCode returns the real exit code of the pod's container (128+signal when a signal ended it); ok is false
+// while it has not ended here.
+func (n *Node) ExitCode(namespace, pod string) (code int, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	code, ok = n.exits[namespace+"/"+pod]
+	return code, ok
 }
 
 // Log returns what the container of the pod wrote so far (empty when it never ran here).
@@ -673,6 +683,7 @@ func conditions(at metav1.Time, ready bool) []corev1.PodCondition {
 func (n *Node) exited(ctx context.Context, c *container, code int) {
 	n.mu.Lock()
 	hook := n.onExit
+	n.exits[c.pod.Namespace+"/"+c.pod.Name] = code
 	n.mu.Unlock()
 	reported := code
 	if hook != nil {
