@@ -30,6 +30,7 @@ func (r *run) inject(ctx context.Context, t *target) error {
 		OriginalRevision:          t.original.Revision,
 		DeploymentConfiguration:   encodeDeploymentConfiguration(t.originalDC),
 		ChaosImage:                r.opts.Image.Reference,
+		JobUID:                    r.opts.JobUID,
 	}
 	input, tagWarnings, err := taskdef.Chaos(t.original, t.originalTags, r.opts.Image, r.opts.TargetContainers, marker)
 	if err != nil {

@@ -46,6 +46,10 @@ type Options struct {
 	AbortDeadline time.Duration
 	// RunID identifies this run in the marker and in the chaos image tag.
 	RunID string
+	// JobUID is the uid of the Kubernetes Job running this pod, recorded in the marker. Preflight flags a chaos
+	// revision carrying it as left by a previous pod of the same Job (Report.LeftByThisJob), and Recover with
+	// JobUID set restores only that Job's chaos revisions, leaving every other run's alone.
+	JobUID string
 	// Rates paces the fault's mutating calls per operation; nil means DefaultRates (ECS's documented rates).
 	// An empty, non-nil map turns pacing off.
 	Rates  map[string]Rate

@@ -2,6 +2,7 @@ package ecsimage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -52,6 +53,31 @@ func (t *target) originalARN() string { return aws.ToString(t.original.TaskDefin
 type PreflightError struct {
 	Service string
 	Reasons []string
+	// ByThisJob is set when the service carries a chaos revision whose marker names this run's Job
+	// (Options.JobUID): a previous pod of the same Job was killed mid-run. The caller restores it with Recover
+	// rather than injecting again.
+	ByThisJob bool
+}
+
+// LeftByThisJob reports whether preflight found a chaos revision of a previous pod of this run's Job on any
+// service of the report.
+func (r *Report) LeftByThisJob() bool {
+	for _, s := range r.Services {
+		var pe *PreflightError
+		if errors.As(s.Err(), &pe) && pe.ByThisJob {
+			return true
+		}
+	}
+	return false
+}
+
+// markedBy says whose chaos revision a marker is, for a refusal, and flags refuse when it is this Job's.
+func (r *run) markedBy(refuse *PreflightError, m taskdef.Marker) string {
+	if r.opts.JobUID != "" && m.JobUID == r.opts.JobUID {
+		refuse.ByThisJob = true
+		return fmt.Sprintf("run %s of a previous pod of this Job (%s)", m.RunID, m.JobUID)
+	}
+	return "run " + m.RunID
 }
 
 func (e *PreflightError) Error() string {
@@ -170,7 +196,7 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	})
 	if leftover := <-newest; leftover != nil && aws.ToString(leftover.TaskDefinitionArn) != tdARN {
 		if m, isChaos, err := taskdef.ReadMarker(leftover); err == nil && isChaos {
-			refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("chaos revision %s of run %s is still ACTIVE in the family (a killed run?); run `recover` first", aws.ToString(leftover.TaskDefinitionArn), m.RunID))
+			refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("chaos revision %s of %s is still ACTIVE in the family (a killed run?); run `recover` first", aws.ToString(leftover.TaskDefinitionArn), r.markedBy(refuse, m)))
 		}
 	}
 	if err != nil {
@@ -188,7 +214,7 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	if m, isChaos, err := taskdef.ReadMarker(td); err != nil {
 		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s carries a damaged chaos marker (%v): inspect it and run `recover`", tdARN, err))
 	} else if isChaos {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("already under chaos by run %s (chaos revision %s, original %s); if that run is gone, run `recover`", m.RunID, tdARN, m.OriginalTaskDefinitionARN))
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("already under chaos by %s (chaos revision %s, original %s); if that run is gone, run `recover`", r.markedBy(refuse, m), tdARN, m.OriginalTaskDefinitionARN))
 	}
 	if len(refuse.Reasons) > 0 {
 		return refuse

@@ -22,7 +22,8 @@ const orphanScanLimit = 20
 // any whose task definition or deployments carry a chaos marker. It trusts only the marker (labels plus the chaos
 // image), so a revision that merely copied the labels is left alone. With ecs:ListTaskDefinitions granted it also
 // deregisters chaos revisions that no service points at any more. Only Cluster, Services, Region, Clock, Logger,
-// StatusCheckTimeout, StatusCheckDelay and AbortDeadline of opts are used.
+// StatusCheckTimeout, StatusCheckDelay, AbortDeadline and JobUID of opts are used; with JobUID set, only chaos
+// revisions whose marker names that Job count (a retried pod cleans up after its own predecessor only).
 func Recover(ctx context.Context, clients Clients, opts Options) *Report {
 	opts = opts.withDefaults()
 	report := &Report{RunID: "recover", StartedAt: opts.Clock.Now()}
@@ -71,6 +72,10 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 		if err != nil {
 			sr.fail(fmt.Errorf("task definition %s carries a damaged chaos marker (%v): roll the service back by hand", arn, err))
 			return sr
+		}
+		if ok && !opts.ownsMarker(m) {
+			log.Infof("chaos revision %s belongs to run %s of another Job: left alone", arn, m.RunID)
+			continue
 		}
 		if ok {
 			chaos = append(chaos, arn)
@@ -149,7 +154,7 @@ func orphans(ctx context.Context, clients Clients, opts Options, anyRevision str
 		if err != nil || td.TaskDefinition == nil || td.TaskDefinition.Status != types.TaskDefinitionStatusActive {
 			return
 		}
-		if m, isChaos, err := taskdef.ReadMarker(td.TaskDefinition); err == nil && isChaos {
+		if m, isChaos, err := taskdef.ReadMarker(td.TaskDefinition); err == nil && isChaos && opts.ownsMarker(m) {
 			found = append(found, orphan{arn: arn, marker: m})
 		}
 	}
@@ -248,4 +253,10 @@ func familyOf(arn string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// ownsMarker reports whether recover may act on a chaos revision with marker m: any, unless JobUID limits it to
+// the revisions of one Job.
+func (o Options) ownsMarker(m taskdef.Marker) bool {
+	return o.JobUID == "" || m.JobUID == o.JobUID
 }

@@ -90,6 +90,24 @@ func (w *fileWriter) write(ctx context.Context, r *ChaosResult, op operation) er
 	return nil
 }
 
+// Read returns the result of this name kept in the file; a stream keeps none.
+func (w *fileWriter) Read(ctx context.Context, name string) (Stored, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Stored{}, false, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	obj := w.obj
+	if obj == nil || obj.GetName() != name {
+		obj = w.load(name)
+	}
+	if obj.GetName() != name {
+		return Stored{}, false, nil
+	}
+	st, err := FromUnstructured(obj)
+	return st, err == nil, err
+}
+
 // load returns the result of this name found in the file, or an empty
 // object: a missing, unreadable or foreign file starts a fresh history.
 func (w *fileWriter) load(name string) *unstructured.Unstructured {

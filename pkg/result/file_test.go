@@ -300,3 +300,61 @@ func TestWritersRejectInvalidResults(t *testing.T) {
 		})
 	}
 }
+
+// TestRunIdentityIsStoredAndReadBack: status.run holds the fault's run id, Job uid and pod, the history counts
+// the run under that id (a second Finish of the same run is not counted again, a new run id is), and Read gives
+// back what a retried pod of the same Job needs to see.
+func TestRunIdentityIsStoredAndReadBack(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "result.yaml")
+	w := result.NewFileWriter(path)
+	run := result.Run{ID: "0a1b2c3d4e", JobUID: "5f0c3a5e-8a43-4b7e-9d39-1b8f3c0e2d11", Pod: "fault-abcde"}
+	r := &result.ChaosResult{Experiment: "ecs-invalid-container-image", Namespace: "litmus", Run: run}
+
+	if _, found, err := w.Read(ctx, r.Experiment); err != nil || found {
+		t.Fatalf("Read before the first write = found %v, %v; want nothing", found, err)
+	}
+	if err := w.Start(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	st, found, err := w.Read(ctx, r.Experiment)
+	if err != nil || !found || st.Result.Run != run || st.Result.Phase != result.PhaseRunning || st.Result.Phase.Ended() {
+		t.Fatalf("Read after Start = %+v, %v, %v; want run %+v, phase Running", st.Result, found, err, run)
+	}
+	r.Phase, r.Verdict = result.PhaseCompleted, result.VerdictPass
+	for range 2 {
+		if err := w.Finish(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new writer (a retried pod) reads the file as the predecessor left it.
+	st, found, err = result.NewFileWriter(path).Read(ctx, r.Experiment)
+	if err != nil || !found || st.Result.Run != run || !st.Result.Phase.Ended() || st.History.PassedRuns != 1 {
+		t.Fatalf("Read by a new writer = %+v, history %+v, %v, %v; want run %+v, ended, one passed run", st.Result, st.History, found, err, run)
+	}
+	if got := readFile(t, path); got.Result.Run != run {
+		t.Fatalf("the file holds run %+v, want %+v", got.Result.Run, run)
+	}
+
+	r.Run = result.Run{ID: "ffffffffff", JobUID: "another-job"}
+	if err := w.Start(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got.History.PassedRuns != 2 || got.Result.Run != r.Run {
+		t.Fatalf("after a second run: history %+v, run %+v; want 2 passed runs and run %+v", got.History, got.Result.Run, r.Run)
+	}
+}
+
+func TestPhaseEnded(t *testing.T) {
+	for phase, want := range map[result.Phase]bool{
+		result.PhaseRunning: false, "": false, result.PhaseCompleted: true, result.PhaseCompletedWithProbeFailure: true,
+		result.PhaseError: true, result.PhaseStopped: true,
+	} {
+		if got := phase.Ended(); got != want {
+			t.Errorf("%q.Ended() = %v, want %v", phase, got, want)
+		}
+	}
+}

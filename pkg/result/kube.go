@@ -83,6 +83,19 @@ func (w *kubeWriter) Finish(ctx context.Context, r *ChaosResult) error {
 	return w.write(ctx, r, opFinish)
 }
 
+// Read returns the stored ChaosResult name in the writer's namespace.
+func (w *kubeWriter) Read(ctx context.Context, name string) (Stored, bool, error) {
+	obj, err := w.client.Resource(GVR).Namespace(w.namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Stored{}, false, nil
+	}
+	if err != nil {
+		return Stored{}, false, fmt.Errorf("read chaosresult %s/%s: %w", w.namespace, name, err)
+	}
+	st, err := FromUnstructured(obj)
+	return st, err == nil, err
+}
+
 // retryable marks an error worth another Get-modify-write round: a conflict,
 // or the object appearing or vanishing between the Get and the write.
 type retryable struct{ err error }

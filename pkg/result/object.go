@@ -94,6 +94,15 @@ func apply(obj *unstructured.Unstructured, r *ChaosResult, namespace string, op 
 			return err
 		}
 	}
+	if r.Run != (Run{}) || op == opStart {
+		if err := setOrRemove(obj, r.Run, r.Run != (Run{}), "status", fieldRun); err != nil {
+			return err
+		}
+	}
+	if r.Run.ID != "" {
+		// The fault's own run id, the one in the marker, is what the history remembers as counted.
+		runID = r.Run.ID
+	}
 	if r.FaultStatus != nil || op == opStart {
 		if err := setOrRemove(obj, r.FaultStatus, r.FaultStatus != nil, "status", fieldFaultStatus); err != nil {
 			return err
@@ -316,6 +325,7 @@ func FromUnstructured(obj *unstructured.Unstructured) (Stored, error) {
 			ProbeStatuses []ProbeStatus  `json:"probeStatuses"`
 			History       History        `json:"history"`
 			FaultStatus   map[string]any `json:"faultStatus"`
+			Run           Run            `json:"run"`
 		} `json:"status"`
 	}
 	if err := fromJSONValue(obj.Object, &wire); err != nil {
@@ -337,6 +347,7 @@ func FromUnstructured(obj *unstructured.Unstructured) (Stored, error) {
 			ProbeStatuses:          st.ProbeStatuses,
 			Targets:                st.History.Targets,
 			FaultStatus:            st.FaultStatus,
+			Run:                    st.Run,
 		},
 		History: st.History,
 	}, nil

@@ -108,10 +108,32 @@ type ChaosResult struct {
 	ProbeStatuses          []ProbeStatus
 	// Targets are merged by kind and name into status.history.targets.
 	Targets []Target
+	// Run identifies the run and who ran it, in status.run; RunID also marks the run counted in the history.
+	Run Run
 	// FaultStatus holds the fault's observations, written to status.faultStatus.
 	// Values must survive a JSON round trip (maps, slices, strings, numbers,
 	// bools, nil, or types that marshal to them).
 	FaultStatus map[string]any
+}
+
+// Run is status.run: which run of the fault the result describes and which pod and Job ran it. A retried
+// pod of the same Job reads it to tell its predecessor's run from a new one.
+type Run struct {
+	// ID is the fault's run id, the same as in the chaos revision's marker and image tag.
+	ID string `json:"id,omitempty"`
+	// JobUID is the uid of the Kubernetes Job whose pod ran it (empty outside a Job).
+	JobUID string `json:"jobUID,omitempty"`
+	// Pod is the name of that pod.
+	Pod string `json:"pod,omitempty"`
+}
+
+// Ended reports whether the phase is a final one: the run that wrote it finished and recorded its verdict.
+func (p Phase) Ended() bool {
+	switch p {
+	case PhaseCompleted, PhaseCompletedWithProbeFailure, PhaseError, PhaseStopped:
+		return true
+	}
+	return false
 }
 
 // History is status.history: counters and targets kept across runs of the
@@ -135,6 +157,14 @@ type Writer interface {
 	// Finish records the final phase and verdict and counts the run in the
 	// history once, even when called again for the same run.
 	Finish(ctx context.Context, r *ChaosResult) error
+	// Reader reads back what is stored under a name.
+	Reader
+}
+
+// Reader reads back the ChaosResult of a name as the writer stored it, so a retried pod can see what its
+// predecessor recorded. found is false when there is none (or the writer keeps nothing, like a stream).
+type Reader interface {
+	Read(ctx context.Context, name string) (stored Stored, found bool, err error)
 }
 
 // GVR is the resource every writer and reader of ChaosResults uses.
@@ -148,6 +178,7 @@ const (
 	LabelChaosUID    = "chaosUID"
 	LabelName        = "name"
 	fieldFaultStatus = "faultStatus"
+	fieldRun         = "run"
 )
 
 // ErrInvalid means the ChaosResult handed to a writer cannot be written; the

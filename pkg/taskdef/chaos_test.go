@@ -159,6 +159,7 @@ func TestChaosDiffersOnlyInImagesAndMarker(t *testing.T) {
 func TestMarkerRoundTrip(t *testing.T) {
 	in, _, err := Chaos(webTaskDefinition(), webTags(), chaosImage(), []string{"app", "envoy"}, Marker{
 		RunID: "run-1", DeploymentConfiguration: "{\n  \"MaximumPercent\": 200\n}", Services: []string{webServices},
+		JobUID: "5f0c3a5e-8a43-4b7e-9d39-1b8f3c0e2d11",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +171,7 @@ func TestMarkerRoundTrip(t *testing.T) {
 	want := Marker{
 		RunID: "run-1", OriginalTaskDefinitionARN: webARN, OriginalRevision: 7,
 		DeploymentConfiguration: `{"MaximumPercent":200}`, ChaosImage: chaosImage().Reference, Services: []string{webServices},
+		JobUID: "5f0c3a5e-8a43-4b7e-9d39-1b8f3c0e2d11", Version: MarkerVersion,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ReadMarker = %+v, want %+v", got, want)

@@ -13,6 +13,8 @@
 //	io.ecschaos.deployment-configuration  the service's deploymentConfiguration at preflight, compact JSON
 //	io.ecschaos.chaos-image               the image the fault put in the container
 //	io.ecschaos.services                  optional: JSON array of the service ARNs the run targets
+//	io.ecschaos.job-uid                   optional: uid of the Kubernetes Job whose pod registered it
+//	io.ecschaos.marker-version            the marker's format version (absent: version 1, before job-uid)
 //
 // A container carrying these labels is part of a chaos revision only while its image equals the
 // io.ecschaos.chaos-image label: a pipeline that copies the labels into a new revision with a real image does

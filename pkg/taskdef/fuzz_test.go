@@ -98,7 +98,7 @@ func FuzzChaosCopy(f *testing.F) {
 			t.Fatalf("Chaos accepted a deployment configuration that is not JSON: %q", deployment)
 		}
 		want := Marker{RunID: runID, OriginalTaskDefinitionARN: *td.TaskDefinitionArn, OriginalRevision: revision,
-			DeploymentConfiguration: compact.String(), ChaosImage: image}
+			DeploymentConfiguration: compact.String(), ChaosImage: image, Version: MarkerVersion}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("ReadMarker = %+v, want %+v", got, want)
 		}

@@ -20,7 +20,17 @@ const (
 	LabelDeploymentConfiguration = "io.ecschaos.deployment-configuration"
 	LabelChaosImage              = "io.ecschaos.chaos-image"
 	LabelServices                = "io.ecschaos.services"
+	LabelMarkerVersion           = "io.ecschaos.marker-version"
+	LabelJobUID                  = "io.ecschaos.job-uid"
 )
+
+// MarkerVersion is the version of the marker this binary writes. Version 1 (no version label) had no Job uid;
+// version 2 adds it. ReadMarker reads every version up to this one, so a newer binary recovers an older run.
+const MarkerVersion = 2
+
+// ErrNewerMarker is wrapped by ReadMarker's error for a marker written by a newer binary than this one: its
+// fields may mean something this binary does not know, so recover must not act on it.
+var ErrNewerMarker = errors.New("chaos marker written by a newer version")
 
 // Tag keys of the marker; see the package documentation.
 const (
@@ -50,6 +60,11 @@ type Marker struct {
 	ChaosImage string
 	// Services optionally lists the ARNs of the services the run targets; empty means "not recorded".
 	Services []string
+	// JobUID is the uid of the Kubernetes Job whose pod registered the revision (empty outside a Job, and in
+	// version 1 markers). A retried pod of the same Job recognises its predecessor's revision by it.
+	JobUID string
+	// Version is the marker's format version; ReadMarker fills it, Chaos always writes MarkerVersion.
+	Version int
 }
 
 // normalized checks m and returns it in the form it is stored and read back in.
@@ -83,6 +98,9 @@ func (m Marker) normalized() (Marker, error) {
 		return Marker{}, errors.New(strings.Join(problems, "; "))
 	}
 	m.DeploymentConfiguration = compact.String()
+	if m.Version == 0 {
+		m.Version = MarkerVersion
+	}
 	if len(m.Services) == 0 {
 		m.Services = nil
 	} else {
@@ -99,6 +117,10 @@ func (m Marker) labels() map[string]string {
 		LabelOriginalRevision:        strconv.FormatInt(int64(m.OriginalRevision), 10),
 		LabelDeploymentConfiguration: m.DeploymentConfiguration,
 		LabelChaosImage:              m.ChaosImage,
+		LabelMarkerVersion:           strconv.Itoa(MarkerVersion),
+	}
+	if m.JobUID != "" {
+		l[LabelJobUID] = m.JobUID
 	}
 	if len(m.Services) > 0 {
 		// A JSON array cannot be misread whatever the ARNs hold, unlike a separator.
@@ -115,6 +137,18 @@ func markerFromLabels(l map[string]string) (Marker, error) {
 		OriginalTaskDefinitionARN: l[LabelOriginalTaskDefinition],
 		DeploymentConfiguration:   l[LabelDeploymentConfiguration],
 		ChaosImage:                l[LabelChaosImage],
+		JobUID:                    l[LabelJobUID],
+		Version:                   1,
+	}
+	if v, ok := l[LabelMarkerVersion]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			return Marker{}, fmt.Errorf("label %s: %q is not a marker version (2 or more)", LabelMarkerVersion, v)
+		}
+		if n > MarkerVersion {
+			return Marker{}, fmt.Errorf("%w: version %d, this binary reads up to %d: use a newer image to recover", ErrNewerMarker, n, MarkerVersion)
+		}
+		m.Version = n
 	}
 	rev, err := strconv.ParseInt(l[LabelOriginalRevision], 10, 32)
 	if err != nil {

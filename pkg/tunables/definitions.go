@@ -30,6 +30,7 @@ const (
 	envInstanceID             = "INSTANCE_ID"
 	envChaosUID               = "CHAOS_UID"
 	envPodName                = "POD_NAME"
+	envJobUID                 = "JOB_UID"
 	envProbesFile             = "PROBES_FILE"
 	envResultFile             = "RESULT_FILE"
 	envLogLevel               = "LOG_LEVEL"
@@ -45,6 +46,9 @@ const (
 	DefaultSharedCredentialsFile = "/tmp/cloud_config.yml"
 	DefaultExperimentName        = "ecs-invalid-container-image"
 	DefaultChaosNamespace        = "default"
+	// DefaultGracePeriodSeconds is Kubernetes' default terminationGracePeriodSeconds, which a pod gets when
+	// TERMINATION_GRACE_PERIOD_SECONDS is unset or 0.
+	DefaultGracePeriodSeconds = 30
 )
 
 // The "allowed" half of every problem message. Definitions shows the same text, so what `help` promises is
@@ -60,7 +64,8 @@ const (
 	ruleSeconds          = "a whole number of seconds, 0 or more"
 	ruleSequence         = "parallel or serial"
 	ruleStatusCheckDelay = "a whole number of seconds greater than 0 and less than STATUS_CHECK_TIMEOUT"
-	ruleGracePeriod      = "a whole number of seconds, 1 or more"
+	ruleGracePeriod      = "a whole number of seconds, 0 or more; 0 (what chaos-runner passes when the ChaosEngine sets no terminationGracePeriodSeconds) means Kubernetes' default, 30"
+	ruleJobUID           = "empty or a Kubernetes uid (letters, digits and -, at most 64 characters)"
 	ruleAssumeRoleARN    = "empty or an IAM role ARN arn:aws[-cn|-us-gov]:iam::<12-digit account>:role/[<path>/]<name>"
 	ruleSecretName       = "empty or a secret name (1-253 letters, digits, ., - and _, starting with a letter or digit)"
 	ruleCredentialsFile  = "a mounted AWS credentials file with a profile holding aws_access_key_id and aws_secret_access_key, or role_arn with source_profile, credential_process or sso settings"
@@ -100,7 +105,7 @@ func Definitions() []Definition {
 		{envSequence, "parallel", ruleSequence, "How several services are faulted (case-insensitive)."},
 		{envStatusCheckTimeout, "180", rulePositiveSeconds, "How long to wait for the restore deployment to complete."},
 		{envStatusCheckDelay, "2", ruleStatusCheckDelay, "Time between status polls."},
-		{envTerminationGracePeriod, "30", ruleGracePeriod, "The pod's grace period (Litmus sets it); the restore deadline after an abort stays below it."},
+		{envTerminationGracePeriod, "30", ruleGracePeriod, "The pod's grace period (chaos-runner sets it from the ChaosEngine); the restore deadline after an abort stays below it."},
 		{envAssumeRoleARN, `""`, ruleAssumeRoleARN, "Role assumed on top of the base credentials, with refreshing credentials."},
 		{envAuthenticationSecret, `""`, ruleSecretName, "Secret holding an AWS credentials file; when set, that file must be mounted and wins over IRSA and environment keys."},
 		{envSharedCredentialsFile, DefaultSharedCredentialsFile + " when AWS_AUTHENTICATION_SECRET is set", "a file path", "Standard AWS credentials file; where the secret is mounted."},
@@ -111,6 +116,7 @@ func Definitions() []Definition {
 		{envInstanceID, `""`, ruleResultName, "Optional suffix of the ChaosResult name."},
 		{envChaosUID, `""`, "any text", "UID of the ChaosEngine (Litmus sets it), used for labels and owner references."},
 		{envPodName, `""`, "any text", "Name of this pod (Litmus sets it), recorded in the result and events."},
+		{envJobUID, `""`, ruleJobUID, "Uid of the Job running this pod (the shipped manifests set it from the pod's controller-uid label): a retried pod of the same Job never injects again."},
 		{envProbesFile, `""`, ruleProbesFile, "Resilience probes as YAML when no ChaosEngine holds them."},
 		{envResultFile, "stdout", "a file path", "Where the ChaosResult is written when no Kubernetes API is configured."},
 		{envLogLevel, "info", ruleLogLevel, "logrus level (case-insensitive)."},

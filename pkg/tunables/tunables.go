@@ -58,6 +58,9 @@ type Config struct {
 	InstanceID     string
 	ChaosUID       string
 	PodName        string
+	// JobUID is the uid of the Job running this pod (empty outside a Job); a retried pod of the same Job never
+	// injects again.
+	JobUID string
 
 	ProbesFile string
 	// ResultFile is empty when the result goes to stdout.
@@ -102,6 +105,7 @@ var (
 	roleARN    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:([\x{21}-\x{7E}]+)/)?([A-Za-z0-9+=,.@_-]+)$`)
 	secretName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	alarmName  = regexp.MustCompile(`^[^,\x00-\x1F\x7F]+$`)
+	jobUID     = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 
 	anchoredDigest = regexp.MustCompile(`^(?:` + reference.DigestRegexp.String() + `)$`)
 	anchoredTag    = regexp.MustCompile(`^[\w][\w.-]*$`) // reference.TagRegexp, with its 128-character limit in code
@@ -115,6 +119,7 @@ const (
 	maxSecretName   = 253
 	maxAlarmName    = 255
 	maxTag          = 128
+	maxJobUID       = 64
 )
 
 // limited reports whether every one of parts is at most max bytes long.
@@ -186,7 +191,16 @@ func (l *loader) load() Config {
 		l.problems.add(envStatusCheckDelay, "is not less than STATUS_CHECK_TIMEOUT ("+
 			c.StatusCheckDelay.String()+" >= "+c.StatusCheckTimeout.String()+")", ruleStatusCheckDelay)
 	}
-	c.TerminationGracePeriod = l.seconds(envTerminationGracePeriod, 30, 1, ruleGracePeriod)
+	c.TerminationGracePeriod = l.seconds(envTerminationGracePeriod, DefaultGracePeriodSeconds, 0, ruleGracePeriod)
+	if c.TerminationGracePeriod == 0 && l.get(envTerminationGracePeriod) != "" {
+		// chaos-runner passes "0" when the ChaosEngine leaves terminationGracePeriodSeconds unset; the pod then
+		// gets Kubernetes' default (chaos-runner pkg/utils/environment.go, SetENV).
+		c.TerminationGracePeriod = DefaultGracePeriodSeconds * time.Second
+	}
+	c.JobUID = l.get(envJobUID)
+	if c.JobUID != "" && (!jobUID.MatchString(c.JobUID) || !limited(maxJobUID, c.JobUID)) {
+		l.problems.add(envJobUID, quote(c.JobUID)+" is not a Kubernetes uid", ruleJobUID)
+	}
 	c.Sequence = l.sequence()
 
 	if m := roleARN.FindStringSubmatch(c.AssumeRoleARN); c.AssumeRoleARN != "" && (m == nil || !limited(maxRolePath, m[2]) || !limited(maxRoleName, m[3])) {

@@ -119,6 +119,7 @@ func TestLoadValidValues(t *testing.T) {
 		"STATUS_CHECK_TIMEOUT":             "300",
 		"STATUS_CHECK_DELAY":               "5",
 		"TERMINATION_GRACE_PERIOD_SECONDS": "90",
+		"JOB_UID":                          "5f0c3a5e-8a43-4b7e-9d39-1b8f3c0e2d11",
 		"ASSUME_ROLE_ARN":                  "arn:aws:iam::123456789012:role/chaos/ecs-chaos",
 		"AWS_AUTHENTICATION_SECRET":        "cloud-secret",
 		"AWS_PROFILE":                      "chaos",
@@ -152,6 +153,7 @@ func TestLoadValidValues(t *testing.T) {
 		SharedCredentialsFile: "/tmp/cloud_config.yml",
 		Profile:               "chaos",
 		ChaosEngine:           "engine", ChaosNamespace: "litmus", ExperimentName: "ecs-invalid-container-image", InstanceID: "run1",
+		JobUID:   "5f0c3a5e-8a43-4b7e-9d39-1b8f3c0e2d11",
 		LogLevel: "debug", LogFormat: "json",
 		ExpectRollbackWithin: 120 * time.Second, ExpectHealthyTasks: 0, ExpectAlarms: []string{"high-5xx", "Service Unhealthy"},
 	}
@@ -298,8 +300,12 @@ func TestLoadRejects(t *testing.T) {
 			Problem{"STATUS_CHECK_DELAY", `"0" is too small (at least 1); allowed: ` + ruleStatusCheckDelay}},
 		{"status delay not below timeout", with(map[string]string{"STATUS_CHECK_TIMEOUT": "10", "STATUS_CHECK_DELAY": "10"}), nil,
 			Problem{"STATUS_CHECK_DELAY", "is not less than STATUS_CHECK_TIMEOUT (10s >= 10s); allowed: " + ruleStatusCheckDelay}},
-		{"grace period zero", with(map[string]string{"TERMINATION_GRACE_PERIOD_SECONDS": "0"}), nil,
-			Problem{"TERMINATION_GRACE_PERIOD_SECONDS", `"0" is too small (at least 1); allowed: ` + ruleGracePeriod}},
+		{"grace period negative", with(map[string]string{"TERMINATION_GRACE_PERIOD_SECONDS": "-1"}), nil,
+			Problem{"TERMINATION_GRACE_PERIOD_SECONDS", `"-1" has a sign; allowed: ` + ruleGracePeriod}},
+		{"job uid with a slash", with(map[string]string{"JOB_UID": "a/b"}), nil,
+			Problem{"JOB_UID", `"a/b" is not a Kubernetes uid; allowed: ` + ruleJobUID}},
+		{"job uid too long", with(map[string]string{"JOB_UID": strings.Repeat("a", 65)}), nil,
+			Problem{"JOB_UID", `"` + strings.Repeat("a", 65) + `" is not a Kubernetes uid; allowed: ` + ruleJobUID}},
 		{"assume role is a user", with(map[string]string{"ASSUME_ROLE_ARN": "arn:aws:iam::123456789012:user/bob"}), nil,
 			Problem{"ASSUME_ROLE_ARN", "is not an IAM role ARN; allowed: " + ruleAssumeRoleARN}},
 		{"secret name invalid", withSecret(map[string]string{"AWS_AUTHENTICATION_SECRET": "my secret"}), map[string]*string{DefaultSharedCredentialsFile: file(validCredentials)},
@@ -457,5 +463,20 @@ func TestQuoteBoundsLongValues(t *testing.T) {
 	q := quote(strings.Repeat("é", 100))
 	if !strings.HasSuffix(q, `"...`) || len(q) > maxQuoted+8 {
 		t.Fatalf("quote = %q", q)
+	}
+}
+
+// TestGracePeriodZeroIsKubernetesDefault: chaos-runner passes TERMINATION_GRACE_PERIOD_SECONDS "0" when the
+// ChaosEngine leaves terminationGracePeriodSeconds unset (chaos-runner pkg/utils/environment.go, SetENV), and
+// the pod then gets Kubernetes' default of 30 s: the fault's abort deadline must be measured against that.
+func TestGracePeriodZeroIsKubernetesDefault(t *testing.T) {
+	for value, want := range map[string]time.Duration{"0": 30 * time.Second, "": 30 * time.Second, "20": 20 * time.Second, "1": time.Second} {
+		got, err := Load(lookupFrom(with(map[string]string{"TERMINATION_GRACE_PERIOD_SECONDS": value})), memFS{})
+		if err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		if got.TerminationGracePeriod != want {
+			t.Errorf("TERMINATION_GRACE_PERIOD_SECONDS=%q: grace period %v, want %v", value, got.TerminationGracePeriod, want)
+		}
 	}
 }
