@@ -636,7 +636,7 @@ func waitMetric(t *testing.T, metric string, match map[string]string, ok func(fl
 	return 0
 }
 
-var abortDeadline = regexp.MustCompile(`(?i)abort deadline[^0-9]{0,40}([0-9][0-9.a-z]*)`)
+var abortDeadline = regexp.MustCompile(`(?i)abort[ _-]?deadline[^0-9]{0,40}([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h)(?:[0-9]+(?:\.[0-9]+)?(?:ms|s))*)`)
 
 // abortDeadlineOf reads the abort deadline the fault logs at start; ok is false when the log has none.
 func abortDeadlineOf(log string) (time.Duration, bool) {
