@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -634,21 +633,6 @@ func waitMetric(t *testing.T, metric string, match map[string]string, ok func(fl
 	}
 	t.Errorf("chaos-exporter: %s%v never took the expected value; last samples %v", metric, match, last)
 	return 0
-}
-
-var abortDeadline = regexp.MustCompile(`(?i)abort[ _-]?deadline[^0-9]{0,40}([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h)(?:[0-9]+(?:\.[0-9]+)?(?:ms|s))*)`)
-
-// abortDeadlineOf reads the abort deadline the fault logs at start; ok is false when the log has none.
-func abortDeadlineOf(log string) (time.Duration, bool) {
-	m := abortDeadline.FindStringSubmatch(log)
-	if m == nil {
-		return 0, false
-	}
-	d, err := time.ParseDuration(m[1])
-	if err != nil {
-		return 0, false
-	}
-	return d, true
 }
 
 func (w *world) dumpLogs(t *testing.T) {

@@ -235,7 +235,7 @@ func TestEngineWithoutGracePeriod(t *testing.T) {
 	stopped := time.Now()
 	waitFor(t, 60*time.Second, "the fault's pod to be gone", func() bool { return len(w.faultPods(t, uid)) == 0 })
 	log := w.node.Log(w.ns, pod.Name)
-	if d, ok := abortDeadlineOf(log); !ok {
+	if d, ok := AbortDeadline(log); !ok {
 		t.Errorf("the fault did not log its abort deadline")
 	} else if d <= 0 || d >= 30*time.Second {
 		t.Errorf("abort deadline %s, want below the pod's 30 s grace period", d)
