@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,7 +48,7 @@ const (
 	runnerTag     = "3.18.0"
 	awsCLIImage   = "amazon/aws-cli"
 	originalImage = "nginx:1.27"
-	// exporterURL is where chaos-exporter serves: it listens on the fixed :8080 (cmd/exporter/main.go).
+	// exporterURL is where chaos-exporter serves in its network namespace (reached through stack.scraper).
 	exporterURL = "http://127.0.0.1:8080/metrics"
 	fakeKeyID   = "AKIDLITMUSE2EFAKEKEY"
 	fakeSecret  = "litmus-e2e-fake-secret-DO-NOT-PRINT"
@@ -67,6 +68,14 @@ var faultBinary string
 var stack = &sharedStack{}
 
 func TestMain(m *testing.M) {
+	if os.Getenv(EnvNetnsHelper) == "1" {
+		// This process is the bridge inside chaos-exporter's network namespace, not a test run.
+		args := os.Args[1:]
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		os.Exit(RunNetnsHelper(args))
+	}
 	dir := os.Getenv(EnvBin)
 	var missing []string
 	for _, name := range []string{"chaos-operator", "chaos-runner", "chaos-exporter"} {
@@ -97,6 +106,8 @@ type sharedStack struct {
 	procs   []*exec.Cmd
 	logs    []string
 	binDir  string
+	// scraper reaches chaos-exporter's :8080 in its network namespace.
+	scraper *http.Client
 }
 
 func (s *sharedStack) get(t *testing.T) *sharedStack {
@@ -163,17 +174,31 @@ func (s *sharedStack) start(t *testing.T) error {
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--leader-elect=false"); err != nil {
 		return err
 	}
-	// chaos-exporter takes -kubeconfig (pkg/clients/clientset.go) and serves :8080 (cmd/exporter/main.go).
-	if conn, err := http.Get(exporterURL); err == nil {
-		conn.Body.Close()
-		return fmt.Errorf("something already serves %s; chaos-exporter listens on that fixed port", exporterURL)
+	// chaos-exporter takes -kubeconfig (pkg/clients/clientset.go) and serves the fixed :8080
+	// (cmd/exporter/main.go): it runs in its own network namespace, bridged as netns.go describes.
+	apiSock, portSock := filepath.Join(s.binDir, "api.sock"), filepath.Join(s.binDir, "exporter.sock")
+	apiLn, err := net.Listen("unix", apiSock)
+	if err != nil {
+		return err
 	}
-	if err := s.startProcess("chaos-exporter", filepath.Join(litmusBin, "chaos-exporter"), []string{"WATCH_NAMESPACE="}, "-kubeconfig="+c.Kubeconfig); err != nil {
+	apiAddr := strings.TrimPrefix(c.URL, "https://")
+	go Forward(nodeCtx, apiLn, func() (net.Conn, error) { return net.Dial("tcp", apiAddr) })
+	s.scraper = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", portSock)
+		}}}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := s.startProcess("chaos-exporter", "unshare", []string{
+		"WATCH_NAMESPACE=", EnvNetnsHelper + "=1", EnvNetnsAPIAddr + "=" + apiAddr, EnvNetnsAPISock + "=" + apiSock, EnvNetnsPortSock + "=" + portSock},
+		"-n", "--", self, "--", filepath.Join(litmusBin, "chaos-exporter"), "-kubeconfig="+c.Kubeconfig); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(exporterURL)
+		resp, err := s.scraper.Get(exporterURL)
 		if err == nil {
 			resp.Body.Close()
 			break
@@ -193,7 +218,7 @@ func (s *sharedStack) startProcess(name, path string, env []string, args ...stri
 		return err
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + s.binDir}, env...)
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + s.binDir}, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -588,7 +613,7 @@ func (w *world) events(t *testing.T, kind, name string) map[string]int32 {
 // scrape returns chaos-exporter's samples of metric whose labels contain all of match.
 func scrape(t *testing.T, metric string, match map[string]string) []float64 {
 	t.Helper()
-	resp, err := http.Get(exporterURL)
+	resp, err := stack.scraper.Get(exporterURL)
 	if err != nil {
 		t.Fatalf("scrape chaos-exporter: %v", err)
 	}
