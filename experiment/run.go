@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/sirupsen/logrus"
+	"k8s.io/client-go/rest"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
+	"github.com/ecschaos/ecs-invalid-container-image/experiment/recorder"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/alarms"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/awsclient"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/probe"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/tunables"
 )
@@ -32,34 +34,75 @@ type session struct {
 	clock   clock.Clock
 	clients ecsimage.Clients
 	stdout  io.Writer
-	// lookupEnv reads the environment (os.LookupEnv in the pod); probeDeps are the probes' Kubernetes clients.
+	// lookupEnv reads the environment (os.LookupEnv in the pod).
 	lookupEnv func(string) (string, bool)
-	probeDeps probe.Deps
 	// outsideCluster forces the file/stdout result even inside a pod (the demo).
 	outsideCluster bool
 	// alarmsAPI reads CloudWatch alarms for EXPECT_ALARMS; nil when none are expected.
 	alarmsAPI alarms.API
 }
 
-// runCommand is the pod's entrypoint: tunables, AWS, result, fault, result, exit code.
+// runCommand is the pod's entrypoint: tunables, outputs, AWS, the fault, the result, the exit status.
 func runCommand(ctx context.Context, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	log := newLogger(stderr, lookupEnv)
-	cfg, err := tunables.Load(lookupEnv, tunables.OSFileSystem{})
-	if err != nil {
-		log.Errorf("invalid input, nothing was changed:\n%v", err)
-		recordEarlyFailure(ctx, log, stdout, lookupEnv, "GENERIC_ERROR", "invalid input: "+err.Error())
-		return int(ecsimage.OutcomeRefused)
-	}
+	cfg, cfgErr := tunables.Load(lookupEnv, tunables.OSFileSystem{})
 	configureLogger(log, cfg)
 	s := &session{cfg: cfg, runID: newRunID(), log: log, clock: clock.Real{}, stdout: stdout, lookupEnv: lookupEnv}
+	if cfgErr != nil {
+		return s.refuse(ctx, "GENERIC_ERROR", "invalid input, nothing was changed", cfgErr)
+	}
 	clients, err := s.awsClients(ctx, lookupEnv)
 	if err != nil {
-		log.Errorf("AWS configuration failed, nothing was changed: %v", err)
-		recordEarlyFailure(ctx, log, stdout, lookupEnv, "GENERIC_ERROR", "AWS configuration: "+err.Error())
-		return int(ecsimage.OutcomeRefused)
+		return s.refuse(ctx, "GENERIC_ERROR", "AWS configuration failed, nothing was changed", err)
 	}
 	s.clients = clients
 	return s.runFault(ctx)
+}
+
+// refuse ends a run that could not start: the error goes to the log and, through the same writer as every other
+// result, into the ChaosResult.
+func (s *session) refuse(ctx context.Context, code, what string, err error) int {
+	s.log.Errorf("%s:\n%v", what, err)
+	recorded := false
+	if out, oerr := s.outputs(); oerr != nil {
+		s.log.Warnf("cannot record the failure in a ChaosResult: %v", oerr)
+	} else if werr := recorder.RecordFailure(ctx, out, s.cfg, s.resultRun(), code, what+": "+err.Error()); werr != nil {
+		s.log.Warnf("cannot record the failure in a ChaosResult: %v", werr)
+	} else {
+		recorded = out.InCluster()
+	}
+	return s.exitStatus(ecsimage.OutcomeRefused, recorded)
+}
+
+// outputs are where this run's result goes.
+func (s *session) outputs() (recorder.Outputs, error) {
+	var restCfg *rest.Config
+	if !s.outsideCluster {
+		var err error
+		if restCfg, err = kubeConfig(s.lookupEnv); err != nil {
+			return recorder.Outputs{}, err
+		}
+	}
+	return recorder.Open(s.cfg, restCfg, s.stdout)
+}
+
+func (s *session) resultRun() result.Run {
+	return result.Run{ID: s.runID, JobUID: s.cfg.JobUID, Pod: s.cfg.PodName}
+}
+
+// exitStatus is the process exit status. For a plain Job or a CLI run it is the outcome (DESIGN's table). Under a
+// ChaosEngine it is 0 once the verdict is in the ChaosResult in Kubernetes (inCluster), as Litmus's own faults
+// do: chaos-runner treats a failed experiment pod as a watch error and never reads the result (chaos-runner
+// 3.18.0 pkg/utils/watchChaosContainer.go, GetChaosContainerStatus: "chaos pod status is Failed"), and the Job it
+// builds keeps Kubernetes' default backoffLimit, so it retries a failed pod.
+func (s *session) exitStatus(o ecsimage.Outcome, inCluster bool) int {
+	if s.cfg.ChaosEngine != "" && inCluster {
+		if o != ecsimage.OutcomePass {
+			s.log.Infof("outcome %s (exit %d as a plain Job); under ChaosEngine %s the verdict is in the ChaosResult and the pod exits 0", o, int(o), s.cfg.ChaosEngine)
+		}
+		return 0
+	}
+	return int(o)
 }
 
 // awsClients builds the two ECS clients from the tunables: one for the fault, one (with its own retry budget) for
@@ -87,37 +130,59 @@ func (s *session) awsClients(ctx context.Context, lookupEnv func(string) (string
 		s.alarmsAPI = cloudwatch.NewFromConfig(awsCfg)
 	}
 	return ecsimage.Clients{
-		Chaos:   ecs.NewFromConfig(awsCfg, awsclient.ECSOptions("main")),
-		Restore: ecs.NewFromConfig(awsCfg, awsclient.ECSOptions("restore")),
+		Chaos:   ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeMain)),
+		Restore: ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeRestore)),
 	}, nil
 }
 
-// runFault runs the fault with the session's clients and records the outcome; it returns the exit code.
+// runFault runs the fault with the session's clients and records the outcome; it returns the exit status.
 func (s *session) runFault(ctx context.Context) int {
 	image, err := taskdef.ResolveChaosImage(s.cfg.Image, s.runID)
 	if err != nil {
-		s.log.Errorf("IMAGE: %v", err)
-		return int(ecsimage.OutcomeRefused)
+		return s.refuse(ctx, "GENERIC_ERROR", "IMAGE cannot be used, nothing was changed", err)
 	}
-	rec, err := newOutcomeRecorder(ctx, s)
+	out, err := s.outputs()
 	if err != nil {
-		s.log.Errorf("cannot start the run, nothing was changed: %v", err)
-		// The failure must be visible where the platform looks, not only in the pod's log (best effort: when the
-		// result itself cannot be written, this fails the same way).
-		recordEarlyFailure(ctx, s.log, s.stdout, s.lookupEnv, "PRE_CHAOS_CHECK_ERROR", err.Error())
-		return int(ecsimage.OutcomeRefused)
+		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
+	}
+	rec, err := recorder.New(ctx, out, recorder.Params{Config: s.cfg, Run: s.resultRun(), Clock: s.clock, Log: s.log, Alarms: s.alarmsAPI})
+	if err != nil {
+		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
+	}
+	retry := s.retryOf(ctx, rec)
+	if retry == retryEnded {
+		return 0
+	}
+	if err := rec.Start(ctx); err != nil {
+		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
+	}
+	opts := s.faultOptions(image)
+	if retry == retryInterrupted {
+		return s.recoverPredecessor(ctx, rec, out.InCluster(), opts, "a previous pod of this Job was interrupted during its run")
 	}
 	// Stops from the ChaosEngine (engineState: stop) and from stopOnFailure probes cancel the same context as a
 	// signal does, each with its own cause.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	rec.watchForStops(ctx, cancel)
+	rec.WatchForStops(ctx, cancel)
+	opts.Hooks = rec.Hooks(ctx)
 
 	s.log.WithFields(logrus.Fields{
 		"cluster": s.cfg.ClusterName, "services": strings.Join(s.cfg.Services, ","), "image": image.Reference,
 		"duration": s.cfg.TotalChaosDuration, "interval": s.cfg.ChaosInterval, "run": s.runID,
+		"abortDeadline": opts.AbortDeadline, "gracePeriod": s.cfg.TerminationGracePeriod,
 	}).Info("starting the ECS invalid container image fault")
-	report := ecsimage.Run(ctx, s.clients, ecsimage.Options{
+	report := ecsimage.Run(ctx, s.clients, opts)
+	if report.LeftByThisJob() {
+		return s.recoverPredecessor(ctx, rec, out.InCluster(), opts, "a previous pod of this Job left a chaos revision behind")
+	}
+	final := rec.Finish(ctx, report)
+	printSummary(s.log, report, final.Outcome)
+	return s.exitStatus(final.Outcome, final.Recorded && out.InCluster())
+}
+
+func (s *session) faultOptions(image taskdef.ChaosImage) ecsimage.Options {
+	return ecsimage.Options{
 		Cluster:            s.cfg.ClusterName,
 		Services:           s.cfg.Services,
 		Region:             s.cfg.Region,
@@ -132,13 +197,10 @@ func (s *session) runFault(ctx context.Context) int {
 		StatusCheckDelay:   s.cfg.StatusCheckDelay,
 		AbortDeadline:      abortDeadline(s.cfg.TerminationGracePeriod),
 		RunID:              s.runID,
+		JobUID:             s.cfg.JobUID,
 		Clock:              s.clock,
 		Logger:             s.log,
-		Hooks:              rec.hooks(ctx),
-	})
-	code := rec.finish(ctx, report)
-	printSummary(s.log, report, code)
-	return code
+	}
 }
 
 // abortDeadline keeps the restore after a stop inside the pod's grace period, leaving time to write the result
@@ -161,9 +223,6 @@ func newLogger(stderr io.Writer, lookupEnv func(string) (string, bool)) *logrus.
 	log := logrus.New()
 	log.SetOutput(stderr)
 	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339})
-	if v, ok := lookupEnv("LOG_FORMAT"); ok && strings.EqualFold(v, "json") {
-		log.SetFormatter(&logrus.JSONFormatter{})
-	}
 	return log
 }
 
@@ -177,8 +236,8 @@ func configureLogger(log *logrus.Logger, cfg tunables.Config) {
 }
 
 // printSummary is the short end-of-run summary in the log.
-func printSummary(log logrus.FieldLogger, report *ecsimage.Report, code int) {
-	log.Infof("summary: outcome %s (exit %d), run %s, %s", ecsimage.Outcome(code), code, report.RunID,
+func printSummary(log logrus.FieldLogger, report *ecsimage.Report, outcome ecsimage.Outcome) {
+	log.Infof("summary: outcome %s, run %s, %s", outcome, report.RunID,
 		report.EndedAt.Sub(report.StartedAt).Truncate(100*time.Millisecond))
 	if report.Stop != nil {
 		log.Infof("summary: stopped: %s", report.Stop.Reason)

@@ -33,6 +33,15 @@ type watchState struct {
 	gone          bool
 	lastProgress  string
 	sawChaosTasks bool
+
+	// The chaos deployment's id (its tasks' startedBy) and service deployment ARN, what its stopped tasks showed,
+	// and whether ecs:DescribeServiceDeployments was refused.
+	chaosDeployment        string
+	chaosServiceDeployment string
+	stoppedChaos           int
+	failedSeen             int
+	chaosRan               bool
+	historyDenied          bool
 }
 
 // holdAndRelease holds each service that arrives from the injections until its own hold ends, observing every
@@ -43,6 +52,7 @@ type watchState struct {
 // lastHoldEnded is called once, just before the last held service is released.
 func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
 	var held, released []*target
+	cursor := 0 // where the next poll's stopped-task reads start
 	poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 	defer func() { poll.Stop() }()
 	for arrivals != nil || len(held) > 0 {
@@ -89,7 +99,7 @@ func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target,
 			held = append(held, t)
 		case <-nextC:
 		case <-poll.C():
-			r.observe(ctx, held)
+			r.observe(ctx, held, &cursor)
 			poll = r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 		case <-ctx.Done():
 		}
@@ -141,9 +151,11 @@ func (r *run) release(ctx, rctx context.Context, due []*target) {
 	}
 }
 
-// observe polls the services once (ten per DescribeServices call) and updates their observations. Stopped tasks
-// are read only when a deployment's failed count moved.
-func (r *run) observe(ctx context.Context, targets []*target) {
+// observe polls the services once (ten per DescribeServices call) and updates their observations. The stopped
+// tasks of the chaos deployments are read whether failedTasks moved or not (it resets once a task ran, as
+// types.Deployment.FailedTasks says), at most one ListTasks per ten services per poll: services without a
+// confirmed effect first, in turns from cursor.
+func (r *run) observe(ctx context.Context, targets []*target, cursor *int) {
 	var names []string
 	for _, t := range targets {
 		if !t.watch.gone {
@@ -175,8 +187,37 @@ func (r *run) observe(ctx context.Context, targets []*target) {
 			continue
 		}
 		r.observeService(ctx, t, svc, now)
-		r.progress(t, svc, now.Sub(t.report.Observations.injectedAt), t.holdFor)
 	}
+	r.readStoppedBudgeted(ctx, targets, cursor, now)
+	for _, t := range targets {
+		if svc, ok := found[t.serviceID()]; ok && !t.watch.gone {
+			r.progress(t, svc, now.Sub(t.report.Observations.injectedAt), t.holdFor)
+		}
+	}
+}
+
+// readStoppedBudgeted reads stopped chaos tasks of at most one service per ten observed.
+func (r *run) readStoppedBudgeted(ctx context.Context, targets []*target, cursor *int, now time.Time) {
+	var unconfirmed, confirmed []*target
+	for _, t := range targets {
+		switch {
+		case t.watch.gone || t.watch.chaosDeployment == "":
+		case t.report.Observations.FirstFailureReason == "":
+			unconfirmed = append(unconfirmed, t)
+		default:
+			confirmed = append(confirmed, t)
+		}
+	}
+	candidates := append(unconfirmed, confirmed...)
+	if len(candidates) == 0 {
+		return
+	}
+	budget := min((len(targets)+describeBatch-1)/describeBatch, len(candidates))
+	start := *cursor % len(candidates)
+	for i := range budget {
+		r.readStoppedTasks(ctx, candidates[(start+i)%len(candidates)], now)
+	}
+	*cursor = start + budget
 }
 
 func (r *run) serviceGone(t *target) {
@@ -188,17 +229,13 @@ func (r *run) serviceGone(t *target) {
 
 func (r *run) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
+	t.learnChaosDeployment(svc)
+	r.recordRollouts(t, svc, now)
 	current := aws.ToString(svc.TaskDefinition)
 	switch {
 	case current == t.chaosARN:
 	case current == t.originalARN():
-		if !obs.RolledBackByECS && t.chaosARN != "" {
-			obs.RolledBackByECS = true
-			at := now
-			obs.RollbackAt = &at
-			obs.RollbackSeconds = now.Sub(obs.injectedAt).Seconds()
-			r.log.WithField("service", t.name).Infof("ECS rolled the service back to %s after %.0fs", current, obs.RollbackSeconds)
-		}
+		r.judgeRevert(ctx, t, svc, now)
 	default:
 		if obs.ThirdPartyTaskDefinition != current {
 			obs.ThirdPartyTaskDefinition = current
@@ -209,7 +246,6 @@ func (r *run) observeService(ctx context.Context, t *target, svc types.Service, 
 	var failed int32
 	for _, d := range svc.Deployments {
 		td := aws.ToString(d.TaskDefinition)
-		id := aws.ToString(d.Id)
 		if td == t.originalARN() {
 			originalRunning += int(d.RunningCount)
 		}
@@ -220,12 +256,6 @@ func (r *run) observeService(ctx context.Context, t *target, svc types.Service, 
 			if d.RunningCount+d.PendingCount > 0 {
 				t.watch.sawChaosTasks = true
 			}
-		}
-		if d.RolloutState != "" && t.watch.rollout[id] != d.RolloutState {
-			t.watch.rollout[id] = d.RolloutState
-			obs.RolloutStates = append(obs.RolloutStates, RolloutChange{
-				At: now, Deployment: id, Revision: td, State: string(d.RolloutState), Reason: aws.ToString(d.RolloutStateReason),
-			})
 		}
 	}
 	obs.OriginalRunningLowest = min(obs.OriginalRunningLowest, originalRunning)
@@ -242,11 +272,24 @@ func (r *run) observeService(ctx context.Context, t *target, svc types.Service, 
 	}
 	if failed > t.watch.lastFailed {
 		t.watch.lastFailed = failed
-		obs.FailedTasks = int(failed)
-		r.readStoppedTasks(ctx, t, now)
+		obs.FailedTasks = max(obs.FailedTasks, int(failed))
 	}
-	if obs.FailedTasks > 0 || obs.FirstFailureReason != "" {
+	if obs.FirstFailureReason != "" {
 		t.report.Effective = true
+	}
+}
+
+// recordRollouts records the rolloutState changes of the service's deployments.
+func (r *run) recordRollouts(t *target, svc types.Service, now time.Time) {
+	obs := &t.report.Observations
+	for _, d := range svc.Deployments {
+		id := aws.ToString(d.Id)
+		if d.RolloutState != "" && t.watch.rollout[id] != d.RolloutState {
+			t.watch.rollout[id] = d.RolloutState
+			obs.RolloutStates = append(obs.RolloutStates, RolloutChange{
+				At: now, Deployment: id, Revision: aws.ToString(d.TaskDefinition), State: string(d.RolloutState), Reason: aws.ToString(d.RolloutStateReason),
+			})
+		}
 	}
 }
 
@@ -258,47 +301,6 @@ func notableEvent(msg string) bool {
 		}
 	}
 	return false
-}
-
-// readStoppedTasks reads the service's stopped tasks of the chaos revision that it has not seen yet.
-func (r *run) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
-	arns, err := listTasks(ctx, r.clients.Chaos, r.opts.Cluster, t.serviceID(), types.DesiredStatusStopped)
-	if err != nil {
-		r.log.WithField("service", t.name).Warnf("listing stopped tasks failed: %v", err)
-		return
-	}
-	var fresh []string
-	for _, a := range arns {
-		if !t.watch.seenStopped[a] {
-			fresh = append(fresh, a)
-		}
-	}
-	tasks, err := describeTasks(ctx, r.clients.Chaos, r.opts.Cluster, fresh)
-	if err != nil {
-		r.log.WithField("service", t.name).Warnf("describing stopped tasks failed: %v", err)
-		return
-	}
-	obs := &t.report.Observations
-	for _, task := range tasks {
-		if aws.ToString(task.LastStatus) != "STOPPED" {
-			continue // still stopping: read it again next time
-		}
-		t.watch.seenStopped[aws.ToString(task.TaskArn)] = true
-		if aws.ToString(task.TaskDefinitionArn) != t.chaosARN && !slices.Contains(t.report.ChaosTaskDefinitions, aws.ToString(task.TaskDefinitionArn)) {
-			continue
-		}
-		reason := stoppedReason(task)
-		if obs.FirstFailureReason == "" {
-			at := now
-			obs.FirstFailureAt = &at
-			obs.FirstFailureSeconds = now.Sub(obs.injectedAt).Seconds()
-			obs.FirstFailureReason = reason
-			r.log.WithField("service", t.name).Infof("first chaos task failed after %.0fs: %s", obs.FirstFailureSeconds, reason)
-		}
-		if len(obs.StoppedReasons) < maxReasons && !slices.Contains(obs.StoppedReasons, reason) {
-			obs.StoppedReasons = append(obs.StoppedReasons, reason)
-		}
-	}
 }
 
 // stoppedReason prefers a container's reason (where CannotPullContainerError is), then the task's.
@@ -389,10 +391,16 @@ func (r *run) recordDigests(ctx context.Context, targets []*target, before bool)
 			}
 			continue
 		}
+		obs := &t.report.Observations
 		if before {
-			t.report.Observations.DigestsBefore = digests
-		} else {
-			t.report.Observations.ChangedDigests = changedDigests(t.report.Observations.DigestsBefore, digests)
+			obs.DigestsBefore = digests
+			continue
+		}
+		obs.DigestsAfter = digests
+		obs.ChangedDigests = changedDigests(obs.DigestsBefore, digests)
+		for _, c := range obs.ChangedDigests {
+			r.log.WithField("service", t.name).Warn(t.report.warn("container %s runs image digest %s after the restore, %s before the fault: its tag was resolved again (restore method %s)",
+				c.Container, strings.Join(c.After, ","), strings.Join(c.Before, ","), orUnknown(t.report.Restore.Method)))
 		}
 	}
 }
@@ -436,25 +444,43 @@ func changedDigests(before, after map[string][]string) []DigestChange {
 	return changes
 }
 
-// judgeEffect says, for a service that saw no chaos task fail, why the fault did not take effect: the verdict is
-// never Pass then (the spec's "deployment does not stall" case).
+// judgeEffect classifies the effect once the hold is over: confirmed (a chaos task stopped with a pull error),
+// stalled (chaos tasks launched, none ever RUNNING, no failure seen yet: not an error, but a longer hold would
+// show the failure) or not effective (a chaos task ran, or none was launched), which is never Pass.
 func (r *run) judgeEffect(t *target) {
-	if t.report.Effective {
-		t.report.NotEffectiveReason = ""
-		return
-	}
 	o := &t.report.Observations
+	log := r.log.WithField("service", t.name)
+	t.report.NotEffectiveReason = ""
 	switch {
-	case o.ChaosRunningMax > 0:
+	case o.FirstFailureReason != "":
+		t.report.Effect, t.report.Effective = EffectConfirmed, true
+		return
+	case o.ChaosRunningMax > 0 || t.watch.chaosRan:
 		t.report.NotEffectiveReason = fmt.Sprintf("the chaos image %s pulled: chaos tasks reached RUNNING (choose an IMAGE that does not exist, e.g. one without a tag)", r.opts.Image.Reference)
+	case t.watch.sawChaosTasks || o.ChaosPendingMax > 0 || t.watch.stoppedChaos > 0:
+		t.report.Effect, t.report.Effective = EffectStalled, true
+		msg := "chaos tasks were launched and none ran, but none was seen failing to pull before the hold ended: the deployment stalled"
+		if len(o.StoppedReasons) > 0 {
+			msg += " (chaos tasks stopped with: " + strings.Join(o.StoppedReasons, "; ") + ")"
+		}
+		log.Warn(t.report.warn("%s; a longer hold (TOTAL_CHAOS_DURATION, CHAOS_INTERVAL) would show the pull failure", msg))
+		return
 	case o.ChaosTasksAllowed == 0:
 		t.report.NotEffectiveReason = "ECS could start no chaos task under the chaos deployment configuration (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)"
-	case o.ChaosPendingMax > 0:
-		t.report.NotEffectiveReason = "the hold ended while chaos tasks were still PENDING, their image pull still being retried (lengthen TOTAL_CHAOS_DURATION or CHAOS_INTERVAL)"
 	case o.RolledBackByECS:
-		t.report.NotEffectiveReason = "ECS rolled the deployment back before any chaos task was seen failing"
+		t.report.NotEffectiveReason = "ECS rolled the deployment back before any chaos task was seen"
+	case o.RevertedBySomeoneElse:
+		t.report.NotEffectiveReason = "someone pointed the service back at its original revision before any chaos task was seen"
 	default:
 		t.report.NotEffectiveReason = "ECS scheduled no chaos task during the hold"
 	}
-	r.log.WithField("service", t.name).Warnf("the fault did not take effect: %s", t.report.NotEffectiveReason)
+	t.report.Effect, t.report.Effective = EffectNotEffective, false
+	log.Warnf("the fault did not take effect: %s", t.report.NotEffectiveReason)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "none: ECS or someone else reverted it"
+	}
+	return s
 }

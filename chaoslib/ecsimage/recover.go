@@ -113,14 +113,12 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 	opts.RunID = marker.RunID
 	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
 	t := &target{name: sr.Service, report: &sr, service: svc, original: original.TaskDefinition, originalDC: originalDC}
-	// The marker does not hold the chaos percentages; what the fault sets differs from the original only in a lower
-	// maximumPercent, so that shape (and nothing else) counts as the fault's.
-	t.chaosDC = &types.DeploymentConfiguration{MaximumPercent: aws.Int32(-1)}
-	if differsOnlyInMaximumPercent(originalDC, svc.DeploymentConfiguration) {
-		t.chaosDC = cloneDeploymentConfiguration(svc.DeploymentConfiguration)
-	}
+	// The marker does not hold the chaos percentages: chaosDC stays nil, and a configuration that differs from the
+	// original only in a lower maximumPercent (and nothing else) counts as the fault's (isChaosConfiguration).
 	if current := aws.ToString(svc.TaskDefinition); slices.Contains(chaos, current) {
 		t.chaosARN = current
+	} else {
+		t.chaosARN = chaos[0] // a deployment of it is still listed: whether ECS rolled it back is judged from ECS's evidence
 	}
 	r.restore(ctx, t)
 	r.deregisterChaos(ctx, t)

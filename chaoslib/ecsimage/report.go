@@ -34,6 +34,8 @@ const (
 	RestoreRolledBackByECS RestoreAction = "rolled-back-by-ecs"
 	// RestoreLeftToThirdParty: someone deployed another revision meanwhile; it was left alone.
 	RestoreLeftToThirdParty RestoreAction = "left-to-third-party"
+	// RestoreRevertedBySomeoneElse: someone other than ECS pointed the service back at its original revision.
+	RestoreRevertedBySomeoneElse RestoreAction = "reverted-by-someone-else"
 )
 
 // ServiceReport is everything the run knows about one service. Its JSON form goes into the ChaosResult.
@@ -48,8 +50,10 @@ type ServiceReport struct {
 	// Changed is true once a mutating call may have taken effect on this service or its family.
 	Changed bool `json:"changed"`
 	Cycles  int  `json:"cycles"`
-	// Effective is true when at least one chaos task was seen failing to start.
-	Effective          bool          `json:"effective"`
+	// Effective is true when the effect is confirmed (a chaos task failed to pull) or stalled.
+	Effective bool `json:"effective"`
+	// Effect is EffectConfirmed, EffectStalled or EffectNotEffective once the hold is over.
+	Effect             string        `json:"effect,omitempty"`
 	NotEffectiveReason string        `json:"notEffectiveReason,omitempty"`
 	Warnings           []string      `json:"warnings,omitempty"`
 	Observations       Observations  `json:"observations"`
@@ -94,10 +98,19 @@ type Observations struct {
 	FailedTasks         int             `json:"failedTasks"`
 	StoppedReasons      []string        `json:"stoppedReasons,omitempty"`
 	RolloutStates       []RolloutChange `json:"rolloutStates,omitempty"`
-	RolledBackByECS     bool            `json:"rolledBackByECS"`
-	RollbackAt          *time.Time      `json:"rollbackAt,omitempty"`
-	RollbackSeconds     float64         `json:"rollbackAfterSeconds,omitempty"`
-	ServiceEvents       []string        `json:"serviceEvents,omitempty"`
+	// RolledBackByECS is set only on ECS's own evidence (RollbackEvidence says which).
+	RolledBackByECS  bool       `json:"rolledBackByECS"`
+	RollbackAt       *time.Time `json:"rollbackAt,omitempty"`
+	RollbackSeconds  float64    `json:"rollbackAfterSeconds,omitempty"`
+	RollbackEvidence string     `json:"rollbackEvidence,omitempty"`
+	// RevertedBySomeoneElse: the service went back to its original revision without ECS saying it rolled back.
+	RevertedBySomeoneElse bool       `json:"revertedBySomeoneElse,omitempty"`
+	RevertedAt            *time.Time `json:"revertedAt,omitempty"`
+	RevertedSeconds       float64    `json:"revertedAfterSeconds,omitempty"`
+	// CircuitBreaker and Alarms are the chaos service deployment's failure detection, when it could be read.
+	CircuitBreaker *MonitorStatus `json:"circuitBreaker,omitempty"`
+	Alarms         *MonitorStatus `json:"alarms,omitempty"`
+	ServiceEvents  []string       `json:"serviceEvents,omitempty"`
 	// OriginalRunningAtStart and OriginalRunningLowest count RUNNING tasks of the original revision.
 	OriginalRunningAtStart int `json:"originalRunningAtStart"`
 	OriginalRunningLowest  int `json:"originalRunningLowest"`
@@ -105,10 +118,19 @@ type Observations struct {
 	ChaosPendingMax        int `json:"chaosPendingMax"`
 	// DigestsBefore maps container name to the image digests its original tasks ran before the fault.
 	DigestsBefore  map[string][]string `json:"digestsBefore,omitempty"`
+	DigestsAfter   map[string][]string `json:"digestsAfter,omitempty"`
 	ChangedDigests []DigestChange      `json:"changedDigests,omitempty"`
 	// ThirdPartyTaskDefinition is the revision someone else deployed during the hold, if any.
 	ThirdPartyTaskDefinition string `json:"thirdPartyTaskDefinition,omitempty"`
 	injectedAt               time.Time
+}
+
+// MonitorStatus is a service deployment's circuit breaker or alarms (TRIGGERED, MONITORING...).
+type MonitorStatus struct {
+	Status       string   `json:"status"`
+	FailureCount int      `json:"failureCount,omitempty"`
+	Threshold    int      `json:"threshold,omitempty"`
+	Triggered    []string `json:"triggered,omitempty"`
 }
 
 // RolloutChange is one rolloutState transition seen on a deployment.
@@ -130,8 +152,10 @@ type DigestChange struct {
 
 // RestoreReport says how a service was put back.
 type RestoreReport struct {
-	Action                          RestoreAction `json:"action,omitempty"`
-	DeploymentConfigurationRestored bool          `json:"deploymentConfigurationRestored"`
+	Action RestoreAction `json:"action,omitempty"`
+	// Method is RestoreMethodStopDeployment or RestoreMethodUpdateService when the fault pointed the service back.
+	Method                          string `json:"method,omitempty"`
+	DeploymentConfigurationRestored bool   `json:"deploymentConfigurationRestored"`
 	// Completed is true when the restore deployment reached COMPLETED with no chaos task left.
 	Completed        bool     `json:"completed"`
 	WaitSeconds      float64  `json:"waitSeconds,omitempty"`

@@ -113,7 +113,15 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 	c := r.clients.Restore
 	current := aws.ToString(svc.TaskDefinition)
 	ours := current != "" && (current == t.chaosARN || slices.Contains(t.report.ChaosTaskDefinitions, current) || r.carriesOwnMarker(ctx, c, current, t))
+	t.learnChaosDeployment(svc)
 	switch {
+	case ours && r.stopChaosDeployment(ctx, t, svc):
+		// ECS returns to the previous service revision with the digests it ran; the deployment configuration is
+		// not part of a service revision, so it goes back with UpdateService (compare-and-set as after a rollback).
+		t.report.Restore.Action = RestoreReverted
+		t.report.Restore.Method = RestoreMethodStopDeployment
+		log.WithField("revision", t.originalARN()).Info("rolled the chaos deployment back with StopServiceDeployment: the service returns to its previous service revision and image digests")
+		r.restoreConfiguration(ctx, t, svc)
 	case ours:
 		_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
@@ -126,12 +134,19 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 			return
 		}
 		t.report.Restore.Action = RestoreReverted
+		t.report.Restore.Method = RestoreMethodUpdateService
 		t.report.Restore.DeploymentConfigurationRestored = true
 		log.WithField("revision", t.originalARN()).Info("service points at its original revision again")
 	case current == t.originalARN():
-		if t.report.Observations.RolledBackByECS || hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) {
+		if hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) || t.report.Observations.RolledBackByECS || t.report.Observations.RevertedBySomeoneElse {
+			r.judgeRevert(ctx, t, svc, r.opts.Clock.Now())
+		}
+		switch {
+		case t.report.Observations.RolledBackByECS:
 			t.report.Restore.Action = RestoreRolledBackByECS
-		} else {
+		case t.report.Observations.RevertedBySomeoneElse:
+			t.report.Restore.Action = RestoreRevertedBySomeoneElse
+		default:
 			t.report.Restore.Action = RestoreNotNeeded
 		}
 		r.restoreConfiguration(ctx, t, svc)
@@ -152,7 +167,7 @@ func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Ser
 	switch {
 	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.originalDC):
 		t.report.Restore.DeploymentConfigurationRestored = true
-	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.chaosDC):
+	case t.isChaosConfiguration(svc.DeploymentConfiguration):
 		_, err := r.clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
@@ -167,6 +182,15 @@ func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Ser
 	default:
 		log.Warn(t.report.warn("the deployment configuration was changed by someone else during the fault: left alone (the original was %s)", cliJSON(t.originalDC)))
 	}
+}
+
+// isChaosConfiguration reports whether dc is what the fault set: the chaos configuration when it is known (a run),
+// otherwise (recover, whose marker holds only the original) the original with a lower maximumPercent.
+func (t *target) isChaosConfiguration(dc *types.DeploymentConfiguration) bool {
+	if t.chaosDC != nil {
+		return sameDeploymentConfiguration(dc, t.chaosDC)
+	}
+	return differsOnlyInMaximumPercent(t.originalDC, dc)
 }
 
 func hasDeploymentOf(svc types.Service, revisions []string) bool {

@@ -316,6 +316,7 @@ func TestRestoreFailureNamesManualSteps(t *testing.T) {
 	opts := e.options("web")
 	opts.Hooks.Injected = func(string, string) {
 		e.sim.SetFault("UpdateService", ecssim.Fault{Error: &ecssim.APIError{Code: "AccessDeniedException", Message: "not authorized to perform ecs:UpdateService", Status: 400}})
+		e.sim.SetFault("StopServiceDeployment", ecssim.Fault{Error: &ecssim.APIError{Code: "AccessDeniedException", Message: "not authorized to perform ecs:StopServiceDeployment", Status: 400}})
 	}
 
 	report := e.run(t, opts)

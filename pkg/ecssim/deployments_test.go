@@ -158,7 +158,15 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 	}
 	before := describeService(ctx, t, c, "prod", "api")
 	original, completedID := aws.ToString(before.TaskDefinition), aws.ToString(before.Deployments[0].Id)
-	bad := registerRevision(ctx, t, c, "api", "nginx:does-not-exist")
+	// versionConsistency disabled: a missing tag fails no digest resolution, so the breaker's own threshold
+	// decides (with resolution, three failed attempts fail the deployment first: registry_test.go).
+	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx:does-not-exist"),
+			VersionConsistency: types.VersionConsistencyDisabled}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
 	updateTaskDefinition(ctx, t, c, "prod", "api", bad)
 	chaosID := aws.ToString(primary(describeService(ctx, t, c, "prod", "api")).Id)
 

@@ -31,6 +31,12 @@ type service struct {
 	events        []types.ServiceEvent
 	steady        bool
 	wakeAt        time.Time // a reconcile already scheduled for a launch back-off
+
+	// Service deployments and revisions (history.go): every one the service had, oldest first, and the
+	// current service deployment.
+	revisions  []*serviceRevision
+	history    []*serviceDeployment
+	currentSvd *serviceDeployment
 }
 
 type deployment struct {
@@ -48,6 +54,16 @@ type deployment struct {
 
 	consecutiveFailures int
 	nextLaunch          time.Time // no launch before this while backing off
+
+	// rev is the service revision the deployment runs (its images and, once resolved, their digests); svd
+	// the service deployment it belongs to (a rollback belongs to the deployment it rolls back).
+	rev *serviceRevision
+	svd *serviceDeployment
+	// resolveFailures counts tasks that failed to establish the image digests; unresolved is set once
+	// the deployment went on without resolution (registry.go). ranTask: a task of it reached RUNNING.
+	resolveFailures int
+	unresolved      bool
+	ranTask         bool
 }
 
 type task struct {
@@ -64,8 +80,12 @@ type task struct {
 	stopCode      types.TaskStopCode
 	stoppedReason string
 	containers    []types.Container
-	version       int64
-	gen           int // bumped on every transition so that stale scheduled events do nothing
+	// pulled and pullFailures are what the pull decided at PENDING (registry.go): each container's digest, or
+	// why it cannot be pulled.
+	pulled       []string
+	pullFailures []string
+	version      int64
+	gen          int // bumped on every transition so that stale scheduled events do nothing
 
 	createdAt, pullStartedAt, pullStoppedAt, startedAt *time.Time
 	stoppingAt, stoppedAt, executionStoppedAt          *time.Time

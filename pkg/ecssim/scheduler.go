@@ -198,6 +198,7 @@ func (s *Simulator) settle(svc *service) {
 		primary.updatedAt = s.now
 		svc.lastCompleted = primary
 		s.addEvent(svc, "(deployment %s) deployment completed.", primary.id)
+		s.deploymentCompleted(primary)
 	}
 	if len(svc.deployments) > 1 {
 		for _, old := range svc.deployments[1:] {
@@ -257,8 +258,16 @@ func (s *Simulator) drain(svc *service, all []*task) {
 	}
 }
 
-// newDeployment makes a PRIMARY deployment of taskDef; the previous primary stays as ACTIVE until drained.
+// newDeployment makes a PRIMARY deployment of taskDef with a new service revision and service deployment
+// (history.go); the previous primary stays as ACTIVE until drained.
 func (s *Simulator) newDeployment(svc *service, taskDef, reason string) *deployment {
+	dep := s.newECSDeployment(svc, taskDef, reason)
+	s.recordDeployment(svc, dep)
+	return dep
+}
+
+// newECSDeployment makes the deployment DescribeServices lists, without its history.
+func (s *Simulator) newECSDeployment(svc *service, taskDef, reason string) *deployment {
 	for _, old := range svc.deployments {
 		old.status = "ACTIVE"
 		old.updatedAt = s.now
@@ -323,11 +332,10 @@ func (s *Simulator) transition(t *task, status string) {
 func (s *Simulator) toPending(t *task) {
 	s.transition(t, statusPending)
 	t.pullStartedAt = timePtr(s.now)
-	for _, c := range t.containers {
-		if s.pullError(aws.ToString(c.Image)) != "" {
-			s.after(t, s.timing.PullFailure, s.failToStart)
-			return
-		}
+	t.pulled, t.pullFailures = s.pullPlan(t)
+	if t.pulled == nil {
+		s.after(t, s.timing.PullFailure, s.failToStart)
+		return
 	}
 	s.after(t, s.timing.PendingToRunning, s.toRunning)
 }
@@ -335,6 +343,10 @@ func (s *Simulator) toPending(t *task) {
 func (s *Simulator) toRunning(t *task) {
 	s.startContainers(t)
 	if dep := t.dep; dep != nil {
+		// types.Deployment.FailedTasks: "Once a service deployment has one or more successfully running
+		// tasks, the failed task count resets to zero and stops being evaluated."
+		dep.ranTask = true
+		dep.failed = 0
 		dep.consecutiveFailures = 0
 		dep.nextLaunch = time.Time{}
 		// resetOnHealthyTask defaults to true: a healthy task clears the circuit breaker's count.
@@ -351,10 +363,16 @@ func (s *Simulator) startContainers(t *task) {
 	s.transition(t, statusRunning)
 	t.pullStoppedAt = timePtr(s.now)
 	t.startedAt = timePtr(s.now)
+	if t.pulled == nil {
+		t.pulled, t.pullFailures = s.pullPlan(t)
+	}
+	s.establish(t)
 	for i := range t.containers {
 		c := &t.containers[i]
 		c.LastStatus = aws.String(statusRunning)
-		c.ImageDigest = aws.String(s.images[normaliseImage(aws.ToString(c.Image))])
+		if i < len(t.pulled) {
+			c.ImageDigest = aws.String(t.pulled[i])
+		}
 		c.RuntimeId = aws.String(t.id + "-" + aws.ToString(c.Name))
 	}
 }
@@ -365,10 +383,10 @@ func (s *Simulator) failToStart(t *task) {
 	for i := range t.containers {
 		c := &t.containers[i]
 		c.LastStatus = aws.String(statusStopped)
-		if msg := s.pullError(aws.ToString(c.Image)); msg != "" {
-			c.Reason = aws.String(msg)
+		if i < len(t.pullFailures) && t.pullFailures[i] != "" {
+			c.Reason = aws.String(t.pullFailures[i])
 			if reason == "" {
-				reason = msg
+				reason = t.pullFailures[i]
 			}
 		}
 	}
@@ -383,7 +401,9 @@ func (s *Simulator) failToStart(t *task) {
 		return
 	}
 	dep, svc := t.dep, t.svc
-	dep.failed++
+	if !dep.ranTask {
+		dep.failed++ // types.Deployment.FailedTasks: consecutive failures, not evaluated once a task ran
+	}
 	dep.breakerFailures++
 	dep.updatedAt = s.now
 	dep.consecutiveFailures++
@@ -393,6 +413,7 @@ func (s *Simulator) failToStart(t *task) {
 			s.addEvent(svc, "is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.")
 		}
 	}
+	s.resolutionFailed(t)
 	s.checkCircuitBreaker(svc, dep)
 	s.reconcile(svc)
 }
@@ -407,16 +428,7 @@ func (s *Simulator) checkCircuitBreaker(svc *service, dep *deployment) {
 	if dep.breakerFailures < thresholdFor(cb.ThresholdConfiguration, dep.desired) {
 		return
 	}
-	dep.rollout = types.DeploymentRolloutStateFailed
-	dep.reason = "ECS deployment circuit breaker: tasks failed to start."
-	dep.updatedAt = s.now
-	s.addEvent(svc, "(deployment %s) deployment failed: tasks failed to start.", dep.id)
-	if !cb.Rollback || svc.lastCompleted == nil || svc.lastCompleted == dep {
-		return
-	}
-	target := svc.lastCompleted
-	s.addEvent(svc, "rolling back to deployment %s.", target.id)
-	s.newDeployment(svc, target.taskDef, fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", target.id))
+	s.failDeployment(svc, dep, "ECS deployment circuit breaker: tasks failed to start.", "tasks failed to start")
 }
 
 // stopTaskLocked asks a task to stop; it reaches STOPPED after the stop duration.

@@ -316,6 +316,10 @@ func (s *Simulator) operations() map[string]handler {
 		"TagResource":                {true, s.tagResource},
 		"UntagResource":              {true, s.untagResource},
 		"ListTagsForResource":        {false, s.listTagsForResource},
+		"ListServiceDeployments":     {false, s.listServiceDeployments},
+		"DescribeServiceDeployments": {false, s.describeServiceDeployments},
+		"DescribeServiceRevisions":   {false, s.describeServiceRevisions},
+		"StopServiceDeployment":      {true, s.stopServiceDeployment},
 	}
 }
 

@@ -546,5 +546,6 @@ func (s *Simulator) renderService(svc *service, withTags bool) *types.Service {
 		}
 		out.Deployments = append(out.Deployments, d)
 	}
+	s.renderHistory(svc, &out)
 	return &out
 }

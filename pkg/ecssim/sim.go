@@ -71,7 +71,7 @@ type Simulator struct {
 	rng      *rand.Rand
 	clusters map[string]*cluster
 	families map[string]*family
-	images   map[string]string // normalised reference -> digest
+	reg      *registry
 	tags     map[string][]types.Tag
 	denyTags bool
 
@@ -98,7 +98,7 @@ func New(opts Options) *Simulator {
 		codec:    newCodec(),
 		clusters: map[string]*cluster{},
 		families: map[string]*family{},
-		images:   map[string]string{},
+		reg:      newRegistry(),
 		tags:     map[string][]types.Tag{},
 		denyTags: opts.DenyRegisterTags,
 		faults:   map[string]*Fault{},
@@ -136,17 +136,6 @@ func (s *Simulator) Close() {
 	s.wg.Wait()
 }
 
-// AddImage makes ref pullable; tasks whose containers use it start and report digest as imageDigest.
-// An empty digest is derived from the reference.
-func (s *Simulator) AddImage(ref, digest string) {
-	if digest == "" {
-		digest = fmt.Sprintf("sha256:%064x", hashString(ref))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.images[normaliseImage(ref)] = digest
-}
-
 // SetRegisterTagsDenied switches the AccessDeniedException for RegisterTaskDefinition with tags on or off.
 func (s *Simulator) SetRegisterTagsDenied(deny bool) {
 	s.mu.Lock()
@@ -162,14 +151,6 @@ func normaliseImage(ref string) string {
 		return ref
 	}
 	return reference.TagNameOnly(named).String()
-}
-
-// pullError is the reason ECS reports for an image that cannot be resolved, or "" when it pulls.
-func (s *Simulator) pullError(image string) string {
-	if _, ok := s.images[normaliseImage(image)]; ok {
-		return ""
-	}
-	return fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref %s: not found", normaliseImage(image))
 }
 
 func hashString(v string) uint64 {

@@ -123,11 +123,13 @@ func (s *Simulator) settleNow(clusterName, serviceName string) error {
 		if !t.active() || t.healthy() {
 			continue
 		}
-		for _, c := range t.containers {
-			if msg := s.pullError(aws.ToString(c.Image)); msg != "" {
+		pulled, failures := s.pullPlan(t)
+		for _, msg := range failures {
+			if msg != "" {
 				return errors.New("seed service " + serviceName + ": " + msg)
 			}
 		}
+		t.pulled, t.pullFailures = pulled, nil
 		if t.pullStartedAt == nil {
 			t.pullStartedAt = timePtr(s.now)
 		}

@@ -134,7 +134,8 @@ func limited(max int, parts ...string) bool {
 
 // Load reads every tunable through lookup (os.LookupEnv in production) and, when a secret is configured, the
 // mounted credentials file through files. A nil lookup or files means the real environment or file system.
-// Every problem is returned in one *ValidationError.
+// Every problem is returned in one *ValidationError, together with the Config as far as it is valid (a field
+// whose variable is wrong holds its zero value or what could be read), so an Error result can still be recorded.
 func Load(lookup func(string) (string, bool), files FileSystem) (Config, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -145,7 +146,8 @@ func Load(lookup func(string) (string, bool), files FileSystem) (Config, error) 
 	l := loader{lookup: lookup, files: files}
 	c := l.load()
 	if len(l.problems) > 0 {
-		return Config{}, &ValidationError{Problems: l.problems}
+		// The valid part still tells where an Error result goes (engine, namespace, result file) and how to log.
+		return c, &ValidationError{Problems: l.problems}
 	}
 	return c, nil
 }

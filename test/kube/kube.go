@@ -285,8 +285,8 @@ func (c *Cluster) ConfigFor(token string) *rest.Config {
 }
 
 // LitmusCRDsPath returns the path of Litmus's CRD bundle: EnvLitmusCRDs when
-// set, else shared/litmus/chaos_crds.yaml beside the checkout (CI clones the
-// repository with shared/ next to it). A missing file fails the test.
+// set, else the copy the repository ships, manifests/crds/chaos_crds.yaml
+// (test/manifests pins it to Litmus's own file). A missing file fails the test.
 func LitmusCRDsPath(t testing.TB) string {
 	t.Helper()
 	path, err := litmusCRDsPath()
@@ -303,7 +303,7 @@ func litmusCRDsPath() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		path = filepath.Join(filepath.Dir(root), "shared", "litmus", "chaos_crds.yaml")
+		path = filepath.Join(root, "manifests", "crds", "chaos_crds.yaml")
 	}
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("litmus CRDs (set %s to override): %w", EnvLitmusCRDs, err)

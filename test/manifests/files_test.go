@@ -1,7 +1,8 @@
 package manifests_test
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/probe"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/tunables"
-	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
 )
 
 const (
@@ -191,8 +191,17 @@ func expectedDefault(d tunables.Definition) string {
 	return ""
 }
 
-// fromDownwardAPI are the tunables the manifests take from the pod itself.
-var fromDownwardAPI = map[string]string{"CHAOS_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name"}
+// fromDownwardAPI are the tunables the Job takes from the pod itself. JOB_UID is the label the apiserver puts on
+// every pod template of a Job (k8s.io/kubernetes pkg/registry/batch/job/strategy.go, generateSelector: both
+// controller-uid and batch.kubernetes.io/controller-uid; only the first exists before Kubernetes 1.27).
+var fromDownwardAPI = map[string]string{"CHAOS_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name",
+	"JOB_UID": "metadata.labels['controller-uid']"}
+
+// setByRunner are the variables chaos-runner sets for the experiment pod before it copies the ChaosExperiment's
+// env over them (chaos-runner 3.18.0 pkg/utils/environment.go SetENV; POD_NAME is appended in builders.go): a
+// ChaosExperiment that lists them wipes the runner's values, so it must not.
+var setByRunner = map[string]bool{"CHAOSENGINE": true, "CHAOS_UID": true, "CHAOS_NAMESPACE": true,
+	"EXPERIMENT_NAME": true, "TERMINATION_GRACE_PERIOD_SECONDS": true, "POD_NAME": true}
 
 func TestExperimentListsEveryTunableWithItsDefault(t *testing.T) {
 	def := readExperiment(t)
@@ -205,6 +214,13 @@ func TestExperimentListsEveryTunableWithItsDefault(t *testing.T) {
 	}
 	for _, d := range tunables.Definitions() {
 		e, ok := got[d.Name]
+		if setByRunner[d.Name] {
+			if ok {
+				t.Errorf("env %s is set by chaos-runner: listing it in the ChaosExperiment overrides the runner's value", d.Name)
+				delete(got, d.Name)
+			}
+			continue
+		}
 		if !ok {
 			t.Errorf("tunable %s is missing from the ChaosExperiment's env", d.Name)
 			continue
@@ -431,6 +447,8 @@ func podEnv(t *testing.T, vars []corev1.EnvVar, namespace, podName string) map[s
 			env[e.Name] = namespace
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
 			env[e.Name] = podName
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.labels['controller-uid']":
+			env[e.Name] = "3b0f5e2c-7d1a-4c8e-9f60-5a2b1c3d4e5f"
 		default:
 			t.Fatalf("env %s: this test cannot resolve %+v", e.Name, e.ValueFrom)
 		}
@@ -457,7 +475,11 @@ func TestJobEnvironmentPassesTheFaultsValidation(t *testing.T) {
 	}
 }
 
-// Litmus runs the ChaosExperiment's env overridden by the ChaosEngine's, plus what the runner sets.
+// Litmus builds the experiment pod's env in three layers (chaos-runner 3.18.0 pkg/utils/environment.go SetENV):
+// the runner's own values, then the ChaosExperiment's env over them (experimentHelper.go
+// SetDefaultEnvFromChaosExperiment), then the ChaosEngine's env over that (engineHelper.go
+// SetOverrideEnvFromChaosEngine). The runner's CHAOSENGINE, CHAOS_UID, EXPERIMENT_NAME and grace period must
+// survive, and the fault must accept the result.
 func TestEngineSampleRunsUnderLitmus(t *testing.T) {
 	var engine struct {
 		Metadata struct {
@@ -486,13 +508,27 @@ func TestEngineSampleRunsUnderLitmus(t *testing.T) {
 	exp := engine.Spec.Experiments[0]
 
 	podName := faultName + "-abc12-x7k2p"
-	env := podEnv(t, readExperiment(t).Env, chaosNamespace, podName)
+	runner := map[string]string{
+		"CHAOSENGINE": engine.Metadata.Name, "CHAOS_UID": "6f1c3a52-0d7e-4b7b-9a55-2f0a5d0e8c11",
+		"CHAOS_NAMESPACE": chaosNamespace, "EXPERIMENT_NAME": faultName,
+		"TERMINATION_GRACE_PERIOD_SECONDS": fmt.Sprint(engine.Spec.TerminationGracePeriodSeconds),
+		"POD_NAME":                         podName,
+	}
+	env := map[string]string{}
+	for k, v := range runner {
+		env[k] = v
+	}
+	for k, v := range podEnv(t, readExperiment(t).Env, chaosNamespace, podName) {
+		env[k] = v
+	}
 	for k, v := range podEnv(t, exp.Spec.Components.Env, chaosNamespace, podName) {
 		env[k] = v
 	}
-	env["CHAOSENGINE"] = engine.Metadata.Name
-	env["CHAOS_UID"] = "6f1c3a52-0d7e-4b7b-9a55-2f0a5d0e8c11"
-	env["TERMINATION_GRACE_PERIOD_SECONDS"] = fmt.Sprint(engine.Spec.TerminationGracePeriodSeconds)
+	for k, v := range runner {
+		if env[k] != v {
+			t.Errorf("%s = %q in the experiment pod, want chaos-runner's %q: the ChaosExperiment or the engine overrides it", k, env[k], v)
+		}
+	}
 	// Litmus mounts the whole secret at the ChaosExperiment's mountPath.
 	files := mountedFiles{fstest.MapFS{strings.TrimPrefix(credsPath, "/"): {Data: []byte(readSecretFile(t))}}}
 	if err := load(env, files); err != nil {
@@ -519,11 +555,16 @@ func TestEngineSampleRunsUnderLitmus(t *testing.T) {
 	}
 }
 
-// The CRD component is Litmus's bundle unchanged: compatibility by construction.
+// litmusCRDsSHA256 is the SHA-256 of Litmus's own CRD bundle, litmuschaos/chaos-operator deploy/chaos_crds.yaml
+// at commit af8244e5 (checked against that file when the copy was made; a cluster that runs Litmus has exactly
+// these CRDs).
+const litmusCRDsSHA256 = "b78460035ed3ae759a5b0234c151881f8e5153aa6a06738448ee28dc3ec8002a"
+
+// The CRD component is Litmus's bundle unchanged: compatibility by construction, checked from what the
+// repository holds alone.
 func TestCRDComponentIsLitmusBundle(t *testing.T) {
-	ours := readFile(t, manifestPath(t, "crds/chaos_crds.yaml"))
-	litmus := readFile(t, kube.LitmusCRDsPath(t))
-	if !bytes.Equal(ours, litmus) {
-		t.Fatalf("manifests/crds/chaos_crds.yaml differs from Litmus's %s: copy it again", kube.LitmusCRDsPath(t))
+	sum := sha256.Sum256(readFile(t, manifestPath(t, "crds/chaos_crds.yaml")))
+	if got := hex.EncodeToString(sum[:]); got != litmusCRDsSHA256 {
+		t.Fatalf("manifests/crds/chaos_crds.yaml has SHA-256 %s, want %s (Litmus's deploy/chaos_crds.yaml at af8244e5): copy it again, unchanged", got, litmusCRDsSHA256)
 	}
 }
