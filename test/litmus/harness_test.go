@@ -421,8 +421,9 @@ func (w *world) createEngine(t *testing.T, o engineOptions) string {
 	if o.noGrace {
 		unstructured.RemoveNestedField(u.Object, "spec", "terminationGracePeriodSeconds")
 	}
-	exps, _, _ := unstructured.NestedSlice(u.Object, "spec", "experiments")
-	exp := exps[0].(map[string]any)
+	// NoCopy: the changes below are made in place, in the object that is created.
+	exps, _, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "experiments")
+	exp := exps.([]any)[0].(map[string]any)
 	comps := exp["spec"].(map[string]any)["components"].(map[string]any)
 	env := comps["env"].([]any)
 	for _, e := range env {

@@ -70,6 +70,7 @@ func TestPassUnderLitmus(t *testing.T) {
 		}
 	}
 	w.assertResult(t, name, uid, "Pass", "passedRuns")
+	w.assertSourceProbeAccount(t)
 	if n := w.registrations(); n != 1 {
 		t.Errorf("%d chaos revisions registered, want 1", n)
 	}
@@ -297,6 +298,26 @@ func TestTwoEnginesAtOnce(t *testing.T) {
 }
 
 // ---- helpers for these tests ----
+
+// assertSourceProbeAccount: Litmus runs a source-mode cmdProbe's pod under the experiment pod's own
+// ServiceAccount (litmus-go pkg/probe/cmdprobe.go, createProbePod / getServiceAccount), which is what gives it
+// the chaos identity (IRSA) the sample engine relies on.
+func (w *world) assertSourceProbeAccount(t *testing.T) {
+	t.Helper()
+	ran := false
+	for _, p := range w.node.Started() {
+		if p.Namespace != w.ns || imageName(p.Image) != awsCLIImage {
+			continue
+		}
+		ran = true
+		if p.ServiceAccount != "ecs-invalid-container-image-sa" {
+			t.Errorf("the cmdProbe's source pod %s ran under ServiceAccount %q, want the experiment pod's ecs-invalid-container-image-sa", p.Name, p.ServiceAccount)
+		}
+	}
+	if !ran {
+		t.Errorf("no source pod of the cmdProbe ran")
+	}
+}
 
 func (w *world) job(t *testing.T, pod corev1.Pod) *batchJob {
 	t.Helper()

@@ -56,6 +56,7 @@ type Node struct {
 	running map[types.UID]*container
 	onExit  ExitHook
 	envs    map[string]map[string]string // "namespace/pod" -> the environment its container got
+	started []StartedPod
 	exits   map[string]int               // "namespace/pod" -> its container's last real exit code
 	wg      sync.WaitGroup
 }
@@ -173,6 +174,18 @@ func (n *Node) Env(namespace, pod string) map[string]string {
 	return n.envs[namespace+"/"+pod]
 }
 
+// StartedPod is a pod whose container this node started.
+type StartedPod struct {
+	Namespace, Name, Image, ServiceAccount string
+}
+
+// Started lists the pods this node started, in order.
+func (n *Node) Started() []StartedPod {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]StartedPod(nil), n.started...)
+}
+
 // ExitCode returns the real exit code of the pod's container (128+signal when a signal ended it); ok is false
 // while it has not ended here.
 func (n *Node) ExitCode(namespace, pod string) (code int, ok bool) {
@@ -248,8 +261,9 @@ func (n *Node) step(ctx context.Context) {
 	n.kubelet(ctx, pods.Items)
 }
 
-// publishRootCA does what the controller-manager's root-ca-cert-publisher does: every namespace holds
-// kube-root-ca.crt, which the service-account volume the apiserver adds to each pod mounts as ca.crt.
+// publishRootCA does what the controller-manager's root-ca-cert-publisher and serviceaccounts controller do:
+// every namespace holds kube-root-ca.crt, which the service-account volume the apiserver adds to each pod
+// mounts as ca.crt, and the ServiceAccount "default".
 func (n *Node) publishRootCA(ctx context.Context) error {
 	nss, err := n.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -261,6 +275,10 @@ func (n *Node) publishRootCA(ctx context.Context) error {
 		}
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: ns.Name}, Data: map[string]string{"ca.crt": string(n.caData)}}
 		if _, err := n.cs.CoreV1().ConfigMaps(ns.Name).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
+		if _, err := n.cs.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
 	}
@@ -624,6 +642,7 @@ func (n *Node) startContainer(ctx context.Context, p *corev1.Pod, restarts int32
 	n.mu.Lock()
 	n.running[p.UID] = c
 	n.envs[p.Namespace+"/"+p.Name] = env
+	n.started = append(n.started, StartedPod{Namespace: p.Namespace, Name: p.Name, Image: spec.Image, ServiceAccount: p.Spec.ServiceAccountName})
 	n.mu.Unlock()
 	n.logf("kubelet: started %s/%s (%s): %v", p.Namespace, p.Name, spec.Image, argv)
 	n.setRunning(ctx, p, c)
