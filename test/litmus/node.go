@@ -57,7 +57,7 @@ type Node struct {
 	onExit  ExitHook
 	envs    map[string]map[string]string // "namespace/pod" -> the environment its container got
 	started []StartedPod
-	exits   map[string]int               // "namespace/pod" -> its container's last real exit code
+	exits   map[string]int // "namespace/pod" -> its container's last real exit code
 	wg      sync.WaitGroup
 }
 
