@@ -6,8 +6,10 @@ GO ?= go
 KUBECTL ?= kubectl
 IMAGE ?= ghcr.io/ecschaos/ecs-invalid-container-image
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# The race detector is on in every test run; long packages get an explicit timeout.
+# The race detector is on in every test run; long packages get an explicit timeout. Tests that need a real
+# server (kube-apiserver, Prometheus) outside test/ carry the build tag `integration`.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
+INTEGRATION := -tags integration
 
 .PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full litmus-e2e clean
 
@@ -17,26 +19,27 @@ help: ## list the targets
 build: ## build the static binary into bin/experiment
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/experiment ./experiment
 
-demo: ## run the fault against the built-in ECS simulator and print the ChaosResult
-	$(GO) run ./experiment demo
+demo: ## run the fault against the built-in ECS simulator, print the ChaosResult and write dist/report.html
+	@mkdir -p dist
+	$(GO) run ./experiment demo --report dist/report.html
 
 prepare: ## install and build what the integration tests need (Prometheus, moto check, kube-apiserver/etcd build)
 	bash test/prepare.sh
 
 test: prepare ## the whole test suite: unit and integration, race detector on
-	$(GO) test $(TEST_FLAGS) ./...
+	$(GO) test $(INTEGRATION) $(TEST_FLAGS) ./...
 	cd build/oci && $(GO) test $(TEST_FLAGS) ./...
 
-test-unit: ## unit tests only (no external servers)
+test-unit: ## unit tests only: no external server, nothing to install (the ECS simulator runs in-process)
 	$(GO) test $(TEST_FLAGS) ./pkg/... ./chaoslib/... ./experiment/...
 
-test-integration: prepare ## integration tests under test/ only
-	$(GO) test $(TEST_FLAGS) ./test/...
+test-integration: prepare ## the tests that need real servers: test/... and the `integration`-tagged tests in pkg/
+	$(GO) test $(INTEGRATION) $(TEST_FLAGS) ./test/... ./pkg/...
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	$(GO) vet $(INTEGRATION) ./...
+	$(STATICCHECK) $(INTEGRATION) ./...
 	cd build/oci && $(GO) vet ./... && $(STATICCHECK) ./...
 
 fuzz: ## a short run of every fuzz target (FUZZTIME=20000x executions each; a duration like 60s works too)

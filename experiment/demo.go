@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"maps"
+	"slices"
 	"strconv"
-	"time"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -21,81 +21,135 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/tunables"
 )
 
-// demoCommand runs the fault end to end against the built-in ECS simulator, served on loopback and driven through
-// the real AWS SDK: a cluster with a 3-task service, the fault for 10 s, the restore, and the ChaosResult on
-// stdout. It needs no AWS account and no Kubernetes cluster.
-func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// demoTunables are the tunables a rehearsal takes from the environment, as a real run does. The target (cluster,
+// service, region), AWS credentials and the Kubernetes identity are the rehearsal's own: it never leaves loopback.
+var demoTunables = []string{
+	"IMAGE", "TARGET_CONTAINERS", "TASK_REPLICA_AFFECTED_PERC", "TOTAL_CHAOS_DURATION", "CHAOS_INTERVAL", "RAMP_TIME",
+	"SEQUENCE", "STATUS_CHECK_TIMEOUT", "STATUS_CHECK_DELAY", "TERMINATION_GRACE_PERIOD_SECONDS", "PROBES_FILE",
+	"RESULT_FILE", "LOG_LEVEL", "LOG_FORMAT", "EXPECT_ROLLBACK_WITHIN", "EXPECT_HEALTHY_TASKS", "EXPECT_ALARMS",
+}
+
+// demoCommand rehearses the fault against a simulated service of one of ecssim's shapes (the fixtures the tests
+// use), served on loopback and driven through the real AWS SDK, on a scaled clock: the same log, summary and
+// ChaosResult as a real run, and the same exit code. It needs no AWS account and no Kubernetes cluster.
+func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	duration := flags.Int("duration", 10, "seconds of chaos")
-	tasks := flags.Int("tasks", 3, "desired tasks of the demo service")
+	shapeName := flags.String("shape", "rolling", "service shape to rehearse (see --list-shapes)")
+	list := flags.Bool("list-shapes", false, "list the service shapes, one line each, and exit")
+	duration := flags.Int("duration", 0, "seconds of chaos (TOTAL_CHAOS_DURATION and CHAOS_INTERVAL); default: the environment's, else 30")
+	tasks := flags.Int("tasks", 0, "desired tasks of a REPLICA shape's service; default: the shape's")
+	reportPath := flags.String("report", "", "also write the run as one HTML page here (REPORT_FILE)")
 	if err := flags.Parse(args); err != nil {
 		return int(ecsimage.OutcomeRefused)
 	}
-	if *duration < 3 || *tasks < 1 {
+	if *list {
+		listShapes(stdout)
+		return 0
+	}
+	shape, ok := ecssim.ShapeNamed(*shapeName)
+	if !ok {
+		fmt.Fprintf(stderr, "demo: unknown --shape %q; allowed: %s\n", *shapeName, strings.Join(shapeNames(), ", "))
+		return int(ecsimage.OutcomeRefused)
+	}
+	if shape.Unavailable != "" {
+		fmt.Fprintf(stderr, "demo: shape %s is not available in this build: %s\n", shape.Name, shape.Unavailable)
+		return int(ecsimage.OutcomeRefused)
+	}
+	if *duration < 0 || *duration > 0 && *duration < 3 || *tasks < 0 {
 		fmt.Fprintln(stderr, "demo: --duration must be at least 3 (seconds) and --tasks at least 1")
 		return int(ecsimage.OutcomeRefused)
 	}
-	log := newLogger(stderr, func(string) (string, bool) { return "", false })
-
-	// Short data-plane timings so that image pulls fail within the demo's seconds (real ECS takes tens of seconds):
-	// the first chaos task fails about 1.5 s after the inject, so even a 3 s demo shows the effect.
-	sim := ecssim.New(ecssim.Options{Timing: ecssim.Timing{
-		Provisioning: 500 * time.Millisecond, PendingToRunning: time.Second, PullFailure: time.Second, StopDuration: 500 * time.Millisecond, LaunchBackoff: 2 * time.Second,
-	}})
-	defer sim.Close()
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Errorf("demo: cannot listen on loopback: %v", err)
-		return int(ecsimage.OutcomeRefused)
-	}
-	server := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Errorf("demo simulator stopped: %v", err)
+	if *tasks > 0 {
+		if shape.Service.SchedulingStrategy == types.SchedulingStrategyDaemon {
+			fmt.Fprintln(stderr, "demo: --tasks does not apply to a DAEMON shape: it runs one task per container instance")
+			return int(ecsimage.OutcomeRefused)
 		}
-	}()
-	defer server.Close()
-	endpoint := "http://" + listener.Addr().String()
-	log.Infof("demo: ECS simulator listening on %s", endpoint)
-
-	env := map[string]string{
-		"CLUSTER_NAME": "demo", "SERVICE_NAME": "web", "REGION": "us-east-1",
-		"TOTAL_CHAOS_DURATION": strconv.Itoa(*duration), "CHAOS_INTERVAL": strconv.Itoa(*duration),
-		"STATUS_CHECK_DELAY": "1", "STATUS_CHECK_TIMEOUT": "60", "EXPERIMENT_NAME": faultName,
+		shape.Service.DesiredCount = int32(*tasks)
+	}
+	env := demoEnv(shape, lookupEnv, *duration)
+	if *reportPath != "" {
+		env["REPORT_FILE"] = *reportPath
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	log := newLogger(stderr, lookup)
 	cfg, err := tunables.Load(lookup, tunables.OSFileSystem{})
 	if err != nil {
 		log.Errorf("demo: %v", err)
 		return int(ecsimage.OutcomeRefused)
 	}
-	client := ecs.NewFromConfig(staticAWS(cfg.Region, endpoint))
-	sim.AddImage("nginx:1.27", "sha256:"+fmt.Sprintf("%064x", 127))
-	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
-		Cluster: "demo", Service: "web", Family: "web", Image: "nginx:1.27", DesiredCount: int32(*tasks),
-		DeploymentConfiguration: &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)},
-	}); err != nil {
+
+	clk := clock.NewScaled(shape.Scale)
+	srv, err := ecssim.Serve(ecssim.Options{Clock: clk, Timing: shape.Timing})
+	if err != nil {
+		log.Errorf("demo: %v", err)
+		return int(ecsimage.OutcomeRefused)
+	}
+	defer srv.Close()
+	log.Infof("demo: shape %s (%s); ECS simulator on %s, time runs %gx faster than the wall clock", shape.Name, shape.Summary, srv.URL, shape.Scale)
+	client := ecs.NewFromConfig(staticAWS(cfg.Region, srv.URL))
+	if err := shape.Seed(ctx, srv.Sim, client); err != nil {
 		log.Errorf("demo: seeding the simulator: %v", err)
 		return int(ecsimage.OutcomeRefused)
 	}
-	before := describeDemo(ctx, client)
-	log.Infof("demo: service web runs %s with %d task(s); starting the fault", aws.ToString(before.TaskDefinition), before.RunningCount)
+	cluster, service := shape.Service.Cluster, shape.Service.Service
+	before := describeDemo(ctx, client, cluster, service)
+	log.Infof("demo: service %s runs %s with %d task(s); starting the fault", service, aws.ToString(before.TaskDefinition), before.RunningCount)
 
-	s := &session{cfg: cfg, runID: newRunID(), log: log, clock: clock.Real{}, stdout: stdout, lookupEnv: lookup, outsideCluster: true,
-		clients: ecsimage.Clients{Chaos: client, Restore: ecs.NewFromConfig(staticAWS(cfg.Region, endpoint))}}
+	s := &session{cfg: cfg, runID: newRunID(), log: log, clock: clk, stdout: stdout, lookupEnv: lookup, outsideCluster: true,
+		clients: ecsimage.Clients{Chaos: client, Restore: ecs.NewFromConfig(staticAWS(cfg.Region, srv.URL))}}
 	code := s.runFault(ctx)
 
-	after := describeDemo(ctx, client)
-	log.Infof("demo: service web runs %s again (original: %v)", aws.ToString(after.TaskDefinition), aws.ToString(after.TaskDefinition) == aws.ToString(before.TaskDefinition))
-	if out, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web"), Status: types.TaskDefinitionStatusInactive}); err == nil {
-		log.Infof("demo: INACTIVE revisions of family web: %v", out.TaskDefinitionArns)
+	after := describeDemo(ctx, client, cluster, service)
+	original := aws.ToString(after.TaskDefinition) == aws.ToString(before.TaskDefinition)
+	log.Infof("demo: service %s runs %s again (original: %v), %d task(s) RUNNING", service, aws.ToString(after.TaskDefinition), original, after.RunningCount)
+	if out, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(shape.Service.Family), Status: types.TaskDefinitionStatusInactive}); err == nil {
+		log.Infof("demo: INACTIVE revisions of family %s: %v", shape.Service.Family, out.TaskDefinitionArns)
 	}
 	return code
 }
 
-func describeDemo(ctx context.Context, c *ecs.Client) types.Service {
-	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("demo"), Services: []string{"web"}})
+// demoEnv is the rehearsal's environment: the shape's target, the seed's defaults, the shape's own tunables, then
+// the user's (so TASK_REPLICA_AFFECTED_PERC=50 works as in a real run), then --duration.
+func demoEnv(shape ecssim.Shape, lookupEnv func(string) (string, bool), duration int) map[string]string {
+	env := map[string]string{
+		"CLUSTER_NAME": shape.Service.Cluster, "SERVICE_NAME": shape.Service.Service, "REGION": "us-east-1",
+		"EXPERIMENT_NAME": faultName,
+	}
+	maps.Copy(env, shape.Env)
+	for _, k := range demoTunables {
+		if v, ok := lookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	if duration > 0 {
+		env["TOTAL_CHAOS_DURATION"], env["CHAOS_INTERVAL"] = strconv.Itoa(duration), strconv.Itoa(duration)
+	}
+	return env
+}
+
+func listShapes(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, sh := range ecssim.Shapes() {
+		line := sh.Summary
+		if sh.Unavailable != "" {
+			line += " [not in this build: " + sh.Unavailable + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", sh.Name, line)
+	}
+	tw.Flush()
+}
+
+func shapeNames() []string {
+	var names []string
+	for _, sh := range ecssim.Shapes() {
+		names = append(names, sh.Name)
+	}
+	return slices.Clip(names)
+}
+
+func describeDemo(ctx context.Context, c *ecs.Client, cluster, service string) types.Service {
+	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
 	if err != nil || len(out.Services) == 0 {
 		return types.Service{}
 	}

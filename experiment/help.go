@@ -16,16 +16,19 @@ func helpCommand(args []string, stdout io.Writer) int {
 	}
 	fmt.Fprintf(stdout, `%s: the "ECS invalid container image" chaos fault.
 
-Usage: experiment [run|recover|demo|version|help [--markdown]]
+Usage: experiment [run|recover|demo|report|version|help [--markdown]]
 
   run       (default) run the fault configured by the environment; what a chaos pod runs
   recover   restore services a killed run left under chaos, from the marker on the chaos revision
-  demo      run the fault against a built-in ECS simulator and print the ChaosResult
+  demo      run the fault against a built-in ECS simulator and print the ChaosResult (--shape, --list-shapes,
+            --report FILE)
+  report    render a ChaosResult (FILE, -, or --from-cluster NAMESPACE/NAME) as one HTML page (--out FILE)
   version   print the version
   help      this text; --markdown prints the tunables table as Markdown
 
-Exit codes: 0 Pass, 1 Fail (probe or expectation), 2 nothing changed (bad input or refusal),
-3 error after injection (restored), 4 restore failed (manual steps printed), 5 stopped (restored).
+Exit codes (a plain Job or the CLI): 0 Pass, 1 Fail (probe or expectation), 2 nothing changed (bad input or
+refusal), 3 error after injection (restored), 4 restore failed (manual steps printed), 5 stopped (restored).
+Under a ChaosEngine the pod exits 0 once the verdict is in the ChaosResult.
 
 Tunables (environment variables):
 `, faultName)

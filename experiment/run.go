@@ -145,7 +145,8 @@ func (s *session) runFault(ctx context.Context) int {
 	if err != nil {
 		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
 	}
-	rec, err := recorder.New(ctx, out, recorder.Params{Config: s.cfg, Run: s.resultRun(), Clock: s.clock, Log: s.log, Alarms: s.alarmsAPI})
+	rec, err := recorder.New(ctx, out, recorder.Params{Config: s.cfg, Run: s.resultRun(), Clock: s.clock, Log: s.log, Alarms: s.alarmsAPI,
+		Image: image.Reference, Version: versionString()})
 	if err != nil {
 		return s.refuse(ctx, "PRE_CHAOS_CHECK_ERROR", "cannot start the run, nothing was changed", err)
 	}

@@ -17,6 +17,13 @@ prometheus() {
 	fi
 }
 
+chromium() {
+	if [ ! -x /usr/bin/chromium ]; then
+		apt-get update
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+	fi
+}
+
 moto() {
 	if ! command -v moto_server >/dev/null 2>&1; then
 		echo "prepare: moto_server is missing; trying pip" >&2
@@ -32,5 +39,6 @@ kube() {
 }
 
 step "Prometheus (Debian package)" prometheus
+step "Chromium (Debian package, for test/report)" chromium
 step "moto_server" moto
 step "kube-apiserver, etcd and kubectl (built from source, cached)" kube

@@ -3,10 +3,12 @@ package ecsimage
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
 
 // Defaults ECS applies when a service has no explicit percentages.
@@ -15,55 +17,63 @@ const (
 	defaultMinimumHealthyPercent = 100
 )
 
-// cloneDeploymentConfiguration deep-copies a deployment configuration. A JSON round trip copies every exported
-// field, including ones a newer SDK adds, which is what "always the whole configuration" needs.
+// cloneDeploymentConfiguration deep-copies a deployment configuration through the SDK's own wire codec, so that
+// every member a newer SDK adds is copied too, and lifecycle hooks keep their hookDetails documents (encoding/json
+// cannot decode a document.Interface: copying through it crashed the run on services with hooks).
 func cloneDeploymentConfiguration(dc *types.DeploymentConfiguration) *types.DeploymentConfiguration {
 	if dc == nil {
 		return nil
 	}
-	var out types.DeploymentConfiguration
-	mustRoundTrip(dc, &out)
-	return &out
-}
-
-// mustRoundTrip copies from into to through JSON. A deployment configuration is plain data (strings, numbers,
-// booleans, lists), so the round trip cannot fail; a failure would be a programming error.
-func mustRoundTrip(from, to any) {
-	data, err := json.Marshal(from)
-	if err == nil {
-		err = json.Unmarshal(data, to)
-	}
+	out, err := taskdef.CloneDeploymentConfiguration(dc)
 	if err != nil {
-		panic("deployment configuration does not round-trip through JSON: " + err.Error())
+		// The SDK's serializer cannot fail on a configuration it decoded itself; should it ever, a shallow copy
+		// still carries every member to UpdateService, which is what matters.
+		shallow := *dc
+		return &shallow
 	}
+	return out
 }
 
-// jsonValue is a deployment configuration as generic JSON values (maps keyed by the SDK's field names).
+// jsonValue is a deployment configuration as generic JSON values, keyed by the API's member names.
 func jsonValue(dc *types.DeploymentConfiguration) any {
+	body, err := taskdef.MarshalDeploymentConfiguration(dc)
+	if err != nil {
+		return nil
+	}
 	var v any
-	mustRoundTrip(dc, &v)
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil
+	}
 	return v
 }
 
-// encodeDeploymentConfiguration is the marker's lossless text form of a deployment configuration.
+// encodeDeploymentConfiguration is the marker's lossless text form of a deployment configuration: ECS's wire form,
+// hook details included.
 func encodeDeploymentConfiguration(dc *types.DeploymentConfiguration) string {
-	if dc == nil {
+	body, err := taskdef.MarshalDeploymentConfiguration(dc)
+	if err != nil {
 		return "{}"
 	}
-	data, err := json.Marshal(dc)
-	if err != nil {
-		panic("deployment configuration does not marshal: " + err.Error())
-	}
-	return string(data)
+	return string(body)
 }
 
-// decodeDeploymentConfiguration reads what encodeDeploymentConfiguration wrote.
+// decodeDeploymentConfiguration reads what encodeDeploymentConfiguration wrote, and also the form older binaries
+// wrote (encoding/json of the SDK struct, Go field names such as "MaximumPercent"; those never held hook documents).
 func decodeDeploymentConfiguration(s string) (*types.DeploymentConfiguration, error) {
-	var dc types.DeploymentConfiguration
-	if err := json.Unmarshal([]byte(s), &dc); err != nil {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &members); err != nil {
 		return nil, err
 	}
-	return &dc, nil
+	for name := range members {
+		if name != "" && unicode.IsUpper(rune(name[0])) {
+			var dc types.DeploymentConfiguration
+			if err := json.Unmarshal([]byte(s), &dc); err != nil {
+				return nil, err
+			}
+			return &dc, nil
+		}
+	}
+	return taskdef.UnmarshalDeploymentConfiguration([]byte(s))
 }
 
 // isRolling reports whether the service deploys with ECS's rolling update, the only strategy whose
@@ -80,7 +90,10 @@ func chaosDeploymentConfiguration(svc *types.Service, affectedPercent int) *type
 	if dc == nil {
 		dc = &types.DeploymentConfiguration{}
 	}
-	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon || !isRolling(dc) {
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		return daemonChaosConfiguration(dc, affectedPercent)
+	}
+	if !isRolling(dc) {
 		return dc
 	}
 	maxPct := int32(defaultMaximumPercent)
@@ -104,7 +117,9 @@ func chaosTasksAllowed(desired int32, dc *types.DeploymentConfiguration, daemon 
 		return 0
 	}
 	if daemon {
-		return int(desired) // a daemon replaces its tasks in place, one per instance
+		// A daemon replaces its tasks in place, stop before start: as many instances as minimumHealthyPercent lets
+		// go (rounded up, the API default for DAEMON being 0) lose their task to a chaos one.
+		return int(desired) - daemonKept(desired, dc)
 	}
 	maxPct, minPct := int32(defaultMaximumPercent), int32(defaultMinimumHealthyPercent)
 	if dc != nil && dc.MaximumPercent != nil {
@@ -134,6 +149,13 @@ func sameDeploymentConfiguration(a, b *types.DeploymentConfiguration) bool {
 func normalized(dc *types.DeploymentConfiguration) any {
 	if dc == nil {
 		return map[string]any{}
+	}
+	if dc.Strategy == types.DeploymentStrategyRolling {
+		// A configuration that names no strategy is a rolling one (isRolling): ECS reports ROLLING for it, and
+		// markers written before the strategies existed hold none.
+		unnamed := *dc
+		unnamed.Strategy = ""
+		dc = &unnamed
 	}
 	return prune(jsonValue(dc))
 }
@@ -193,31 +215,33 @@ func differsOnlyInMaximumPercent(original, current *types.DeploymentConfiguratio
 	return *current.MaximumPercent < origMax
 }
 
-// cliJSON renders a deployment configuration as the aws CLI's --deployment-configuration JSON: the API's
-// lowerCamelCase member names, nulls left out, false kept (an explicit false is part of the configuration).
+// cliJSON renders a deployment configuration as the aws CLI's --deployment-configuration JSON, which is ECS's wire
+// form: the API's lowerCamelCase member names, absent members left out, an explicit false kept.
 func cliJSON(dc *types.DeploymentConfiguration) string {
-	out, err := json.Marshal(lowerCamel(jsonValue(dc)))
-	if err != nil {
-		panic("deployment configuration does not marshal: " + err.Error())
-	}
-	return string(out)
+	return encodeDeploymentConfiguration(dc)
 }
 
-func lowerCamel(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, val := range t {
-			if val == nil {
-				continue
-			}
-			out[strings.ToLower(k[:1])+k[1:]] = lowerCamel(val)
-		}
-		return out
-	case []any:
-		for i := range t {
-			t[i] = lowerCamel(t[i])
-		}
+// daemonChaosConfiguration raises minimumHealthyPercent to at least 100-affectedPercent for a DAEMON service, so
+// that TASK_REPLICA_AFFECTED_PERC bounds the share of instances whose daemon task is stopped for a chaos one (a
+// daemon deployment stops tasks before starting new ones, within minimumHealthyPercent; SDK doc of
+// types.DeploymentConfiguration.MinimumHealthyPercent: "The default minimumHealthyPercent value for a service using
+// the DAEMON service schedule is 0%" for the API). Narrowing, never widening: a higher value of the service's own
+// stays. maximumPercent is left as it is.
+func daemonChaosConfiguration(dc *types.DeploymentConfiguration, affectedPercent int) *types.DeploymentConfiguration {
+	minPct := aws.ToInt32(dc.MinimumHealthyPercent) // absent means the API's DAEMON default, 0
+	if floor := int32(100 - affectedPercent); floor > minPct {
+		minPct = floor
 	}
-	return v
+	dc.MinimumHealthyPercent = aws.Int32(minPct)
+	return dc
+}
+
+// daemonKept is how many daemon tasks keep running during a deployment under dc: minimumHealthyPercent of the
+// instance count, rounded up.
+func daemonKept(desired int32, dc *types.DeploymentConfiguration) int {
+	minPct := 0
+	if dc != nil {
+		minPct = int(aws.ToInt32(dc.MinimumHealthyPercent))
+	}
+	return (minPct*int(desired) + 99) / 100
 }

@@ -1,9 +1,11 @@
 package ecsimage
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/document"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -20,7 +22,7 @@ func TestChaosDeploymentConfigurationNarrowsOnly(t *testing.T) {
 		{"120 at 50% keeps 120", types.Service{DeploymentConfiguration: rollingDC(100, 120, false)}, 50, 120, true},
 		{"100 at 0%", types.Service{DeploymentConfiguration: rollingDC(50, 100, false)}, 0, 100, true},
 		{"absent maximum counts as 200", types.Service{DeploymentConfiguration: &types.DeploymentConfiguration{}}, 30, 130, false},
-		{"daemon untouched", types.Service{SchedulingStrategy: types.SchedulingStrategyDaemon, DeploymentConfiguration: rollingDC(0, 100, false)}, 0, 100, true},
+		{"daemon at 100% keeps its configuration", types.Service{SchedulingStrategy: types.SchedulingStrategyDaemon, DeploymentConfiguration: rollingDC(0, 100, false)}, 100, 100, true},
 		{"blue/green untouched", types.Service{DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, MaximumPercent: aws.Int32(200)}}, 10, 200, true},
 	}
 	for _, tc := range cases {
@@ -56,6 +58,9 @@ func TestChaosTasksAllowed(t *testing.T) {
 		{5, 100, 110, false, 0},
 		{0, 100, 200, false, 0},
 		{3, 0, 100, true, 3},
+		{4, 50, 100, true, 2},
+		{3, 34, 100, true, 1}, // 1.02 kept rounds up to 2
+		{4, 100, 100, true, 0},
 	}
 	for _, tc := range cases {
 		if got := chaosTasksAllowed(tc.desired, rollingDC(tc.min, tc.max, false), tc.daemon); got != tc.want {
@@ -108,5 +113,70 @@ func TestOutcomePrecedence(t *testing.T) {
 		if got := tc.report.Outcome(); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// DAEMON: minimumHealthyPercent is raised to at least 100-TASK_REPLICA_AFFECTED_PERC for the chaos deployment,
+// never lowered (a daemon deployment stops tasks first, within minimumHealthyPercent; the API default is 0, SDK doc
+// of types.DeploymentConfiguration.MinimumHealthyPercent); maximumPercent stays.
+func TestDaemonChaosMinimumHealthyPercent(t *testing.T) {
+	cases := []struct {
+		name    string
+		own     *int32
+		percent int
+		wantMin int32
+	}{
+		{"absent is the API default 0, raised", nil, 50, 50},
+		{"0 at 100% stays 0", aws.Int32(0), 100, 0},
+		{"0 at 30% becomes 70", aws.Int32(0), 30, 70},
+		{"own 80 at 50% keeps 80", aws.Int32(80), 50, 80},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := types.Service{SchedulingStrategy: types.SchedulingStrategyDaemon, DeploymentConfiguration: &types.DeploymentConfiguration{MinimumHealthyPercent: tc.own, MaximumPercent: aws.Int32(100)}}
+			got := chaosDeploymentConfiguration(&svc, tc.percent)
+			if aws.ToInt32(got.MinimumHealthyPercent) != tc.wantMin || aws.ToInt32(got.MaximumPercent) != 100 {
+				t.Errorf("minimumHealthyPercent %d maximumPercent %d, want %d and 100", aws.ToInt32(got.MinimumHealthyPercent), aws.ToInt32(got.MaximumPercent), tc.wantMin)
+			}
+			if aws.ToInt32(svc.DeploymentConfiguration.MinimumHealthyPercent) != aws.ToInt32(tc.own) {
+				t.Error("the service's own configuration was modified")
+			}
+		})
+	}
+}
+
+// Issue 13, finding 2: copying a configuration with a lifecycle hook's hookDetails document panicked (encoding/json
+// cannot decode a document.Interface). The copy, the marker's text form and the comparison keep the document.
+func TestDeploymentConfigurationWithHookDetails(t *testing.T) {
+	dc := &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(5),
+		LifecycleHooks: []types.DeploymentLifecycleHook{{
+			HookTargetArn:   aws.String("arn:aws:lambda:us-east-1:123456789012:function:smoke"),
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp},
+			HookDetails:     document.NewLazyDocument(map[string]any{"suite": "smoke", "n": 3}),
+		}}}
+	clone := cloneDeploymentConfiguration(dc)
+	if clone == nil || len(clone.LifecycleHooks) != 1 || clone.LifecycleHooks[0].HookDetails == nil {
+		t.Fatalf("clone lost the hook: %+v", clone)
+	}
+	if !sameDeploymentConfiguration(clone, dc) {
+		t.Errorf("clone differs: %s vs %s", cliJSON(clone), cliJSON(dc))
+	}
+	changed := cloneDeploymentConfiguration(dc)
+	changed.LifecycleHooks[0].HookDetails = document.NewLazyDocument(map[string]any{"suite": "full", "n": 3})
+	if sameDeploymentConfiguration(changed, dc) {
+		t.Error("configurations with different hook details compare equal")
+	}
+	text := encodeDeploymentConfiguration(dc)
+	if !strings.Contains(text, `"hookDetails":{"n":3,"suite":"smoke"}`) && !strings.Contains(text, `"suite":"smoke"`) {
+		t.Errorf("marker text lost the hook details: %s", text)
+	}
+	back, err := decodeDeploymentConfiguration(text)
+	if err != nil || !sameDeploymentConfiguration(back, dc) {
+		t.Errorf("marker text does not read back: %v, %s", err, cliJSON(back))
+	}
+	// A marker written by an older binary (encoding/json of the SDK struct) still reads.
+	legacy, err := decodeDeploymentConfiguration(`{"MaximumPercent":150,"MinimumHealthyPercent":100,"DeploymentCircuitBreaker":{"Enable":true,"Rollback":true}}`)
+	if err != nil || aws.ToInt32(legacy.MaximumPercent) != 150 || !legacy.DeploymentCircuitBreaker.Rollback {
+		t.Errorf("legacy marker: %+v, %v", legacy, err)
 	}
 }

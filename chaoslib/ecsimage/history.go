@@ -2,7 +2,6 @@ package ecsimage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,34 +26,6 @@ type ServiceDeploymentStopper interface {
 	StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
 }
 
-// errNoHistory is what a paced client answers when the wrapped client lacks an optional call: treated like a
-// missing permission.
-var errNoHistory = errors.New("this ECS client cannot call the service deployment API")
-
-// DescribeServiceDeployments keeps the optional read reachable through the pacing wrapper.
-func (c paced) DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
-	h, ok := c.ECS.(ServiceDeploymentReader)
-	if !ok {
-		return nil, errNoHistory
-	}
-	if err := c.p.take(ctx, "DescribeServiceDeployments"); err != nil {
-		return nil, err
-	}
-	return h.DescribeServiceDeployments(ctx, in, optFns...)
-}
-
-// StopServiceDeployment keeps the optional restore reachable through the pacing wrapper.
-func (c paced) StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error) {
-	h, ok := c.ECS.(ServiceDeploymentStopper)
-	if !ok {
-		return nil, errNoHistory
-	}
-	if err := c.p.take(ctx, "StopServiceDeployment"); err != nil {
-		return nil, err
-	}
-	return h.StopServiceDeployment(ctx, in, optFns...)
-}
-
 // Restore methods: how the fault pointed a service back at its original revision.
 const (
 	// RestoreMethodStopDeployment: StopServiceDeployment ROLLBACK, back to the previous service revision and its
@@ -65,7 +36,7 @@ const (
 	RestoreMethodUpdateService = "update-service"
 )
 
-// Effects: what the run saw of the fault (DESIGN.md, hold and observe).
+// Effects: what the run saw of the fault (README, What it does: hold and observe).
 const (
 	// EffectConfirmed: a chaos task stopped with an image pull error.
 	EffectConfirmed = "confirmed"
@@ -103,7 +74,7 @@ type revertEvidence struct {
 // ECS's own evidence. The service deployment's rollback record and breaker / alarm status when
 // ecs:DescribeServiceDeployments is granted; without it, the chaos deployment FAILED (with ECS's reason) under a
 // configuration whose circuit breaker or alarms roll back. Anything else is a revert by someone else.
-func (r *run) judgeRevert(ctx context.Context, t *target, svc types.Service, now time.Time) {
+func (r *restorer) judgeRevert(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
 	if obs.RolledBackByECS || obs.RevertedBySomeoneElse || t.chaosARN == "" {
 		return
@@ -125,7 +96,7 @@ func (r *run) judgeRevert(ctx context.Context, t *target, svc types.Service, now
 	log.Warn(t.report.warn("the service was pointed back at %s after %.0fs by someone else, not by ECS (%s)", aws.ToString(svc.TaskDefinition), seconds, ev.evidence))
 }
 
-func (r *run) revertEvidence(ctx context.Context, t *target, svc types.Service) revertEvidence {
+func (r *restorer) revertEvidence(ctx context.Context, t *target, svc types.Service) revertEvidence {
 	arn := t.watch.chaosServiceDeployment
 	if arn == "" {
 		// After ECS's rollback the current service deployment is still the chaos one (the rollback belongs to
@@ -137,17 +108,16 @@ func (r *run) revertEvidence(ctx context.Context, t *target, svc types.Service) 
 		switch {
 		case err == nil && len(out.ServiceDeployments) == 1:
 			return r.fromServiceDeployment(t, out.ServiceDeployments[0])
-		case err != nil && (isAccessDenied(err) || errors.Is(err, errNoHistory)):
+		case err != nil && isAccessDenied(err):
 			t.watch.historyDenied = true
 			r.log.WithField("service", t.name).Info(t.report.warn("ecs:DescribeServiceDeployments is not granted: whether ECS rolled the service back is judged from the deployment's rolloutState alone"))
 		case err != nil:
 			r.log.WithField("service", t.name).Warnf("reading service deployment %s failed (judging from the rolloutState): %v", arn, err)
 		}
 	}
-	dc := t.chaosDC
-	if dc == nil {
-		dc = t.originalDC // the fault changes only percentages: the failure detection is the original's
-	}
+	// The fault changes only percentages: the circuit breaker and the alarms of the chaos deployment are the
+	// original configuration's.
+	dc := t.originalDC
 	for _, c := range t.report.Observations.RolloutStates {
 		if c.Revision == t.chaosARN && c.State == string(types.DeploymentRolloutStateFailed) && rollsBack(dc) {
 			return revertEvidence{byECS: true, evidence: fmt.Sprintf("chaos deployment %s FAILED: %s", c.Deployment, c.Reason)}
@@ -162,7 +132,7 @@ func (r *run) revertEvidence(ctx context.Context, t *target, svc types.Service) 
 }
 
 // fromServiceDeployment reads the chaos service deployment: a rollback record or a ROLLBACK_* status is ECS's.
-func (r *run) fromServiceDeployment(t *target, d types.ServiceDeployment) revertEvidence {
+func (r *restorer) fromServiceDeployment(t *target, d types.ServiceDeployment) revertEvidence {
 	obs := &t.report.Observations
 	if cb := d.DeploymentCircuitBreaker; cb != nil {
 		obs.CircuitBreaker = &MonitorStatus{Status: string(cb.Status), FailureCount: int(cb.FailureCount), Threshold: int(cb.Threshold)}
@@ -192,7 +162,7 @@ func rollsBack(dc *types.DeploymentConfiguration) bool {
 
 // stopChaosDeployment rolls the chaos deployment back with StopServiceDeployment when it is still in progress and
 // the permission is there; it reports whether it did. Any refusal leaves the restore to UpdateService.
-func (r *run) stopChaosDeployment(ctx context.Context, t *target, svc types.Service) bool {
+func (r *restorer) stopChaosDeployment(ctx context.Context, t *target, svc types.Service) bool {
 	stopper, ok := r.clients.Restore.(ServiceDeploymentStopper)
 	arn := t.watch.chaosServiceDeployment
 	if !ok || arn == "" || aws.ToString(svc.CurrentServiceDeployment) != arn {
@@ -210,9 +180,6 @@ func (r *run) stopChaosDeployment(ctx context.Context, t *target, svc types.Serv
 	_, err := stopper.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback})
 	if err != nil {
 		msg := explainAPIError(err, "ecs:StopServiceDeployment")
-		if errors.Is(err, errNoHistory) {
-			msg = err.Error()
-		}
 		r.log.WithField("service", t.name).Infof("StopServiceDeployment ROLLBACK not used (%s): restoring with UpdateService, which resolves image tags again", msg)
 		return false
 	}
@@ -221,7 +188,7 @@ func (r *run) stopChaosDeployment(ctx context.Context, t *target, svc types.Serv
 
 // readStoppedTasks reads the stopped tasks of the chaos deployment (startedBy its deployment id): one ListTasks
 // page per call, then DescribeTasks of the ones not seen yet.
-func (r *run) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
+func (r *runState) readStoppedTasks(ctx context.Context, t *target, now time.Time) {
 	log := r.log.WithField("service", t.name)
 	out, err := r.clients.Chaos.ListTasks(ctx, &ecs.ListTasksInput{
 		Cluster: aws.String(r.opts.Cluster), StartedBy: aws.String(t.watch.chaosDeployment), DesiredStatus: types.DesiredStatusStopped,

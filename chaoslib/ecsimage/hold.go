@@ -1,6 +1,7 @@
 package ecsimage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -42,6 +43,7 @@ type watchState struct {
 	failedSeen             int
 	chaosRan               bool
 	historyDenied          bool
+	stoppedReadAt          int // the poll that last read the chaos deployment's stopped tasks; 0: never
 }
 
 // holdAndRelease holds each service that arrives from the injections until its own hold ends, observing every
@@ -50,9 +52,9 @@ type watchState struct {
 // service whose inject failed is released as soon as it arrives. It returns, once the injections are over and
 // every service was released, the services it released; their deregistrations may still be running (bgWait).
 // lastHoldEnded is called once, just before the last held service is released.
-func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
+func (r *runState) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target, lastHoldEnded func()) []*target {
 	var held, released []*target
-	cursor := 0 // where the next poll's stopped-task reads start
+	polls := 0 // observation polls so far: when each service's stopped tasks were last read
 	poll := r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 	defer func() { poll.Stop() }()
 	for arrivals != nil || len(held) > 0 {
@@ -99,7 +101,7 @@ func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target,
 			held = append(held, t)
 		case <-nextC:
 		case <-poll.C():
-			r.observe(ctx, held, &cursor)
+			r.observe(ctx, held, &polls)
 			poll = r.opts.Clock.NewTimer(r.opts.StatusCheckDelay)
 		case <-ctx.Done():
 		}
@@ -111,7 +113,7 @@ func (r *run) holdAndRelease(ctx, rctx context.Context, arrivals <-chan *target,
 }
 
 // startWatching begins the observation of a service that was just injected.
-func (r *run) startWatching(ctx context.Context, t *target) {
+func (r *runState) startWatching(ctx context.Context, t *target) {
 	if t.injected {
 		r.startChaos()
 	}
@@ -131,7 +133,7 @@ func (r *run) startWatching(ctx context.Context, t *target) {
 // release restores services whose hold is over: one compare-and-set read per ten services, which is also the
 // hold's last look at them, then their UpdateService calls; the deregistrations follow in the background, since
 // ECS paces them at 1/s and they must never delay putting another service back.
-func (r *run) release(ctx, rctx context.Context, due []*target) {
+func (r *runState) release(ctx, rctx context.Context, due []*target) {
 	stopped := ctx.Err() != nil
 	for start := 0; start < len(due); start += describeBatch {
 		batch := due[start:min(start+describeBatch, len(due))]
@@ -154,8 +156,8 @@ func (r *run) release(ctx, rctx context.Context, due []*target) {
 // observe polls the services once (ten per DescribeServices call) and updates their observations. The stopped
 // tasks of the chaos deployments are read whether failedTasks moved or not (it resets once a task ran, as
 // types.Deployment.FailedTasks says), at most one ListTasks per ten services per poll: services without a
-// confirmed effect first, in turns from cursor.
-func (r *run) observe(ctx context.Context, targets []*target, cursor *int) {
+// confirmed effect first, least recently read first.
+func (r *runState) observe(ctx context.Context, targets []*target, polls *int) {
 	var names []string
 	for _, t := range targets {
 		if !t.watch.gone {
@@ -188,7 +190,8 @@ func (r *run) observe(ctx context.Context, targets []*target, cursor *int) {
 		}
 		r.observeService(ctx, t, svc, now)
 	}
-	r.readStoppedBudgeted(ctx, targets, cursor, now)
+	*polls++
+	r.readStoppedBudgeted(ctx, targets, *polls, now)
 	for _, t := range targets {
 		if svc, ok := found[t.serviceID()]; ok && !t.watch.gone {
 			r.progress(t, svc, now.Sub(t.report.Observations.injectedAt), t.holdFor)
@@ -196,41 +199,46 @@ func (r *run) observe(ctx context.Context, targets []*target, cursor *int) {
 	}
 }
 
-// readStoppedBudgeted reads stopped chaos tasks of at most one service per ten observed.
-func (r *run) readStoppedBudgeted(ctx context.Context, targets []*target, cursor *int, now time.Time) {
-	var unconfirmed, confirmed []*target
+// readStoppedBudgeted reads the stopped chaos tasks of at most one service per ten observed. Services without a
+// confirmed effect go first, and within each group the least recently read: every service gets its turn however
+// the groups change between polls (a rotating index over a list that shrinks as effects are confirmed skipped
+// some services for most of a hold).
+func (r *runState) readStoppedBudgeted(ctx context.Context, targets []*target, poll int, now time.Time) {
+	var candidates []*target
 	for _, t := range targets {
-		switch {
-		case t.watch.gone || t.watch.chaosDeployment == "":
-		case t.report.Observations.FirstFailureReason == "":
-			unconfirmed = append(unconfirmed, t)
-		default:
-			confirmed = append(confirmed, t)
+		if !t.watch.gone && t.watch.chaosDeployment != "" {
+			candidates = append(candidates, t)
 		}
 	}
-	candidates := append(unconfirmed, confirmed...)
-	if len(candidates) == 0 {
-		return
-	}
+	slices.SortStableFunc(candidates, func(a, b *target) int {
+		ca, cb := a.report.Observations.FirstFailureReason != "", b.report.Observations.FirstFailureReason != ""
+		if ca != cb {
+			if ca {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.watch.stoppedReadAt, b.watch.stoppedReadAt)
+	})
 	budget := min((len(targets)+describeBatch-1)/describeBatch, len(candidates))
-	start := *cursor % len(candidates)
-	for i := range budget {
-		r.readStoppedTasks(ctx, candidates[(start+i)%len(candidates)], now)
+	for _, t := range candidates[:budget] {
+		t.watch.stoppedReadAt = poll
+		r.readStoppedTasks(ctx, t, now)
 	}
-	*cursor = start + budget
 }
 
-func (r *run) serviceGone(t *target) {
+func (r *restorer) serviceGone(t *target) {
 	t.watch.gone = true
 	msg := fmt.Sprintf("service %s was deleted during the fault; nothing of it is left to restore", t.name)
 	r.log.WithField("service", t.name).Error(msg)
 	t.report.fail(fmt.Errorf("%s", msg))
 }
 
-func (r *run) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
+func (r *runState) observeService(ctx context.Context, t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
 	t.learnChaosDeployment(svc)
 	r.recordRollouts(t, svc, now)
+	t.recordPoll(svc, now)
 	current := aws.ToString(svc.TaskDefinition)
 	switch {
 	case current == t.chaosARN:
@@ -280,7 +288,7 @@ func (r *run) observeService(ctx context.Context, t *target, svc types.Service, 
 }
 
 // recordRollouts records the rolloutState changes of the service's deployments.
-func (r *run) recordRollouts(t *target, svc types.Service, now time.Time) {
+func (r *runState) recordRollouts(t *target, svc types.Service, now time.Time) {
 	obs := &t.report.Observations
 	for _, d := range svc.Deployments {
 		id := aws.ToString(d.Id)
@@ -316,7 +324,7 @@ func stoppedReason(task types.Task) string {
 	return string(task.StopCode)
 }
 
-func (r *run) progress(t *target, svc types.Service, elapsed, total time.Duration) {
+func (r *runState) progress(t *target, svc types.Service, elapsed, total time.Duration) {
 	var parts []string
 	for _, d := range svc.Deployments {
 		label := "other"
@@ -381,7 +389,7 @@ func serviceName(s string) string {
 
 // recordDigests reads the image digests the original revision's RUNNING tasks run; before the fault into the
 // observations, after it into ChangedDigests. Best effort: it never changes the outcome.
-func (r *run) recordDigests(ctx context.Context, targets []*target, before bool) {
+func (r *restorer) recordDigests(ctx context.Context, targets []*target, before bool) {
 	for _, t := range targets {
 		digests, err := r.originalDigests(ctx, t)
 		if err != nil {
@@ -405,7 +413,7 @@ func (r *run) recordDigests(ctx context.Context, targets []*target, before bool)
 	}
 }
 
-func (r *run) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
+func (r *restorer) originalDigests(ctx context.Context, t *target) (map[string][]string, error) {
 	arns, err := listTasks(ctx, r.clients.Restore, r.opts.Cluster, t.serviceID(), types.DesiredStatusRunning)
 	if err != nil {
 		return nil, err
@@ -447,7 +455,7 @@ func changedDigests(before, after map[string][]string) []DigestChange {
 // judgeEffect classifies the effect once the hold is over: confirmed (a chaos task stopped with a pull error),
 // stalled (chaos tasks launched, none ever RUNNING, no failure seen yet: not an error, but a longer hold would
 // show the failure) or not effective (a chaos task ran, or none was launched), which is never Pass.
-func (r *run) judgeEffect(t *target) {
+func (r *runState) judgeEffect(t *target) {
 	o := &t.report.Observations
 	log := r.log.WithField("service", t.name)
 	t.report.NotEffectiveReason = ""

@@ -3,6 +3,7 @@ package ecsimage
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -50,12 +51,16 @@ type Options struct {
 	// revision carrying it as left by a previous pod of the same Job (Report.LeftByThisJob), and Recover with
 	// JobUID set restores only that Job's chaos revisions, leaving every other run's alone.
 	JobUID string
-	// Rates paces the fault's mutating calls per operation; nil means DefaultRates (ECS's documented rates).
-	// An empty, non-nil map turns pacing off.
-	Rates  map[string]Rate
-	Clock  clock.Clock
-	Logger logrus.FieldLogger
-	Hooks  Hooks
+	// Rates paces every ECS call of the run by operation name, with one middleware added to copies of the
+	// *ecs.Client values in Clients (another ECS implementation is used as given); nil means DefaultRates (ECS's
+	// documented rates). An empty, non-nil map turns pacing off.
+	Rates map[string]Rate
+	// RetryBackoff is how long the fault waits before its own retry number attempt (1, 2, ...) of a call the SDK
+	// does not retry (RegisterTaskDefinition); nil means DefaultBackoff. Tests pass one that returns 0.
+	RetryBackoff func(attempt int) time.Duration
+	Clock        clock.Clock
+	Logger       logrus.FieldLogger
+	Hooks        Hooks
 }
 
 // Hooks let the caller follow the run (probes, result, events). Every field may be nil. They are called one at a
@@ -71,7 +76,8 @@ type Hooks struct {
 	Injected func(service, chaosTaskDefinition string)
 	// Restored is called after a service's restore finished, successfully or not.
 	Restored func(service ServiceReport)
-	// Progress is called after every observation poll during the hold.
+	// Progress is called after every observation poll during the hold and the restore wait; the report's
+	// Observations.Deployments hold what that poll saw.
 	Progress func(service ServiceReport)
 }
 
@@ -91,6 +97,9 @@ func (o Options) withDefaults() Options {
 	if o.Interval <= 0 {
 		o.Interval = o.Duration
 	}
+	if o.RetryBackoff == nil {
+		o.RetryBackoff = DefaultBackoff
+	}
 	if o.Rates == nil {
 		o.Rates = DefaultRates()
 	}
@@ -98,6 +107,13 @@ func (o Options) withDefaults() Options {
 		o.AbortDeadline = 20 * time.Second
 	}
 	return o
+}
+
+// DefaultBackoff doubles from 500 ms up to 8 s, with jitter over the upper half of each step, so that runs
+// refused together (several services of one family, or a pipeline) do not retry in lockstep.
+func DefaultBackoff(attempt int) time.Duration {
+	d := 500 * time.Millisecond << min(max(attempt-1, 0), 4)
+	return d/2 + rand.N(d/2+1)
 }
 
 // validate rejects options that would make the run hang or do nothing; tunables already checked user input,

@@ -2,33 +2,49 @@ package ecsimage
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
-// Rate is a token bucket: Burst calls at once, refilled at PerSecond.
+// Rate is a token bucket: Burst calls at once, refilled at PerSecond. Operations whose Rate names the same Bucket
+// draw from one bucket, as ECS throttles some actions together; an empty Bucket is the operation's own.
 type Rate struct {
 	Burst     int
 	PerSecond float64
+	Bucket    string
 }
 
-// DefaultRates are ECS's documented per-account throttling rates for the calls the fault makes. Pacing the fault's
+// readRate is ECS's rate for the Describe and List actions the fault makes.
+var readRate = Rate{Burst: 100, PerSecond: 20}
+
+// DefaultRates are ECS's documented per-account, per-Region throttling rates for the calls the fault makes
+// ("Request throttling for the Amazon ECS API",
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html). Each action has its own
+// bucket there, except that DescribeTasks shares one with DescribeContainerInstances (which the fault does not
+// call; aws-solutions/workload-discovery-on-aws#355 paces the two together for that reason). Pacing the fault's
 // own calls to them keeps a 500-service run from leaning on ThrottlingException retries (which would share the
 // account's budget with deploy pipelines, could starve the restore, and at preflight's 1000 reads exhausted the
 // SDK's retries: measured in bench/).
 func DefaultRates() map[string]Rate {
+	describeTasks := readRate
+	describeTasks.Bucket = "DescribeTasks+DescribeContainerInstances"
 	return map[string]Rate{
-		"RegisterTaskDefinition":   {Burst: 20, PerSecond: 1},
-		"DeregisterTaskDefinition": {Burst: 20, PerSecond: 1},
-		"UpdateService":            {Burst: 50, PerSecond: 5},
-		"DescribeServices":         {Burst: 100, PerSecond: 20},
-		"DescribeTaskDefinition":   {Burst: 100, PerSecond: 20},
-		"ListTasks":                {Burst: 100, PerSecond: 20},
-		"DescribeTasks":            {Burst: 100, PerSecond: 20},
+		"RegisterTaskDefinition":     {Burst: 20, PerSecond: 1},
+		"DeregisterTaskDefinition":   {Burst: 20, PerSecond: 1},
+		"UpdateService":              {Burst: 50, PerSecond: 5},
+		"DescribeServices":           readRate,
+		"DescribeTaskDefinition":     readRate,
+		"ListTasks":                  readRate,
+		"ListTaskDefinitions":        readRate,
+		"DescribeTasks":              describeTasks,
+		"DescribeContainerInstances": describeTasks,
 	}
 }
 
@@ -63,20 +79,31 @@ func (b *bucket) wait(ctx context.Context, c clock.Clock) error {
 	}
 }
 
-// pacer paces the calls of both clients of a run with one set of buckets: ECS counts them against one account.
+// pacer paces the calls of both clients of a run with one set of buckets, keyed on the operation name: ECS counts
+// them against one account.
 type pacer struct {
 	clock   clock.Clock
-	buckets map[string]*bucket
+	buckets map[string]*bucket // operation -> its bucket; operations sharing a bucket share the pointer
 }
 
 func newPacer(c clock.Clock, rates map[string]Rate) *pacer {
 	p := &pacer{clock: c, buckets: map[string]*bucket{}}
+	shared := map[string]*bucket{}
 	for op, r := range rates {
-		if r.Burst > 0 && r.PerSecond > 0 {
-			// Refill a little below the documented rate: at exactly the rate, a millisecond of jitter on the way
-			// makes ECS throttle the call (measured in bench/: a third of the deregistrations at 500 services).
-			r.PerSecond *= pacingMargin
-			p.buckets[op] = &bucket{rate: r, tokens: float64(r.Burst), last: c.Now()}
+		if r.Burst <= 0 || r.PerSecond <= 0 {
+			continue
+		}
+		if b := shared[r.Bucket]; r.Bucket != "" && b != nil {
+			p.buckets[op] = b
+			continue
+		}
+		// Refill a little below the documented rate: at exactly the rate, a millisecond of jitter on the way
+		// makes ECS throttle the call (measured in bench/: a third of the deregistrations at 500 services).
+		r.PerSecond *= pacingMargin
+		b := &bucket{rate: r, tokens: float64(r.Burst), last: c.Now()}
+		p.buckets[op] = b
+		if r.Bucket != "" {
+			shared[r.Bucket] = b
 		}
 	}
 	return p
@@ -89,75 +116,37 @@ func (p *pacer) take(ctx context.Context, op string) error {
 	return nil
 }
 
-// paced wraps an ECS client so that paced operations wait for a token first.
-type paced struct {
-	ECS
-	p *pacer
+// pacerMiddlewareID names the pacer in the SDK's middleware stack.
+const pacerMiddlewareID = "ecsimage.Pacer"
+
+// addTo puts the pacer into an ECS client's middleware stack: one middleware for every operation, keyed on the
+// operation's name. It sits in the finalize step right after the retry loop, so every attempt (a throttled
+// call's retries too) waits for a token, and before signing, so a long wait cannot age a signature.
+func (p *pacer) addTo(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc(pacerMiddlewareID,
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if err := p.take(ctx, awsmiddleware.GetOperationName(ctx)); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			return next.HandleFinalize(ctx, in)
+		}), "ResolveAuthScheme", middleware.Before)
 }
 
-func (c paced) RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
-	if err := c.p.take(ctx, "RegisterTaskDefinition"); err != nil {
-		return nil, err
-	}
-	return c.ECS.RegisterTaskDefinition(ctx, in, optFns...)
-}
-
-func (c paced) DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
-	if err := c.p.take(ctx, "DeregisterTaskDefinition"); err != nil {
-		return nil, err
-	}
-	return c.ECS.DeregisterTaskDefinition(ctx, in, optFns...)
-}
-
-func (c paced) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
-	if err := c.p.take(ctx, "UpdateService"); err != nil {
-		return nil, err
-	}
-	return c.ECS.UpdateService(ctx, in, optFns...)
-}
-
-func (c paced) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
-	if err := c.p.take(ctx, "DescribeServices"); err != nil {
-		return nil, err
-	}
-	return c.ECS.DescribeServices(ctx, in, optFns...)
-}
-
-func (c paced) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
-	if err := c.p.take(ctx, "DescribeTaskDefinition"); err != nil {
-		return nil, err
-	}
-	return c.ECS.DescribeTaskDefinition(ctx, in, optFns...)
-}
-
-func (c paced) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	if err := c.p.take(ctx, "ListTasks"); err != nil {
-		return nil, err
-	}
-	return c.ECS.ListTasks(ctx, in, optFns...)
-}
-
-func (c paced) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	if err := c.p.take(ctx, "DescribeTasks"); err != nil {
-		return nil, err
-	}
-	return c.ECS.DescribeTasks(ctx, in, optFns...)
-}
-
-// ListTaskDefinitions keeps recover's optional lookup reachable through the wrapper.
-func (c paced) ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
-	lister, ok := c.ECS.(TaskDefinitionLister)
+// pace returns a copy of an SDK client with the pacer in its stack. Another implementation of ECS is used as
+// given: whoever wrote it paces it.
+func (p *pacer) pace(c ECS) ECS {
+	client, ok := c.(*ecs.Client)
 	if !ok {
-		return nil, errNoLister
+		return c
 	}
-	return lister.ListTaskDefinitions(ctx, in, optFns...)
+	return ecs.New(client.Options(), func(o *ecs.Options) { o.APIOptions = append(slices.Clip(o.APIOptions), p.addTo) })
 }
 
-// pacedClients wraps both clients with one pacer; nil or empty rates turn pacing off.
+// pacedClients paces both clients with one pacer; nil or empty rates turn pacing off.
 func pacedClients(c Clients, clk clock.Clock, rates map[string]Rate) Clients {
 	if len(rates) == 0 {
 		return c
 	}
 	p := newPacer(clk, rates)
-	return Clients{Chaos: paced{ECS: c.Chaos, p: p}, Restore: paced{ECS: c.Restore, p: p}}
+	return Clients{Chaos: p.pace(c.Chaos), Restore: p.pace(c.Restore)}
 }

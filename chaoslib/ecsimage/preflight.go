@@ -24,13 +24,9 @@ type target struct {
 	report *ServiceReport
 
 	service      types.Service // as described at preflight
-	original     *types.TaskDefinition
 	originalTags []types.Tag
-	originalDC   *types.DeploymentConfiguration
-	chaosDC      *types.DeploymentConfiguration
-
-	chaosARN string // the current cycle's chaos revision; empty before registration succeeded
-	watch    watchState
+	restorePlan  // original, originalDC, chaosDC; chaosARN is the current cycle's chaos revision
+	watch        watchState
 
 	// The current cycle: how long to hold, whether the inject went through, and when its hold ends (measured
 	// from when the inject UpdateService was sent).
@@ -72,7 +68,7 @@ func (r *Report) LeftByThisJob() bool {
 }
 
 // markedBy says whose chaos revision a marker is, for a refusal, and flags refuse when it is this Job's.
-func (r *run) markedBy(refuse *PreflightError, m taskdef.Marker) string {
+func (r *runState) markedBy(refuse *PreflightError, m taskdef.Marker) string {
 	if r.opts.JobUID != "" && m.JobUID == r.opts.JobUID {
 		refuse.ByThisJob = true
 		return fmt.Sprintf("run %s of a previous pod of this Job (%s)", m.RunID, m.JobUID)
@@ -121,7 +117,7 @@ func describeServices(ctx context.Context, c ECS, cluster string, names []string
 
 // preflight checks every target read-only and fills what restore will need. It returns false when any service is
 // refused: then nothing may change anywhere.
-func (r *run) preflight(ctx context.Context, targets []*target) bool {
+func (r *runState) preflight(ctx context.Context, targets []*target) bool {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.name
@@ -153,7 +149,7 @@ func (r *run) preflight(ctx context.Context, targets []*target) bool {
 	return len(passed) == len(targets)
 }
 
-func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) error {
+func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Service) error {
 	t.service = svc
 	t.report.ServiceARN = aws.ToString(svc.ServiceArn)
 	refuse := &PreflightError{Service: t.name}
@@ -182,12 +178,13 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	// so the check costs no extra round trip.
 	newest := make(chan *types.TaskDefinition, 1)
 	go func() {
-		out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))})
-		if err != nil {
-			newest <- nil
-			return
-		}
-		newest <- out.TaskDefinition
+		var td *types.TaskDefinition
+		defer func() { newest <- td }() // also after a panic, which the guard logs: the check is then skipped
+		r.guardRun("the family's newest revision", func() {
+			if out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))}); err == nil {
+				td = out.TaskDefinition
+			}
+		})
 	}()
 	// Always by the service's revision ARN: the family's newest revision may be another one.
 	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
@@ -233,25 +230,30 @@ func (r *run) preflightOne(ctx context.Context, t *target, svc types.Service) er
 	if err := checkTargets(td, r.opts.TargetContainers); err != nil {
 		return &PreflightError{Service: t.name, Reasons: []string{err.Error()}}
 	}
+	if reason := daemonRefusal(svc, t.chaosDC); reason != "" {
+		return &PreflightError{Service: t.name, Reasons: []string{reason}}
+	}
 	r.preflightWarnings(t, svc)
 	return nil
 }
 
-func (r *run) preflightWarnings(t *target, svc types.Service) {
+func (r *runState) preflightWarnings(t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	daemon := svc.SchedulingStrategy == types.SchedulingStrategyDaemon
 	obs := &t.report.Observations
 	obs.ChaosTasksAllowed = chaosTasksAllowed(svc.DesiredCount, t.chaosDC, daemon)
 	obs.OriginalRunningAtStart = int(svc.RunningCount)
 	obs.OriginalRunningLowest = int(svc.RunningCount)
-	if dc := t.originalDC; dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent == 0 && !daemon {
-		log.Warn(t.report.warn("minimumHealthyPercent is 0: ECS may drain every healthy task of the original revision during the fault (raise it to 50 or more to keep serving)"))
+	// Every scheduling strategy: for DAEMON an absent value is the API default, 0.
+	if dc := t.originalDC; (dc == nil || dc.MinimumHealthyPercent == nil) && daemon || dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent == 0 {
+		log.Warn(t.report.warn("minimumHealthyPercent is 0: ECS may drain every healthy task of the original revision during a deployment (raise it to 50 or more to keep serving)"))
 	}
 	if !isRolling(t.originalDC) {
 		log.Warn(t.report.warn("deployment strategy %s: maximumPercent is left as it is and ECS's own rollback is observed", t.originalDC.Strategy))
 	}
 	if daemon {
-		log.Info("DAEMON service: maximumPercent stays as ECS requires")
+		log.Infof("DAEMON service: maximumPercent stays as ECS requires; minimumHealthyPercent %d for the chaos deployment keeps the daemon task on %d of %d instance(s)",
+			aws.ToInt32(t.chaosDC.MinimumHealthyPercent), daemonKept(svc.DesiredCount, t.chaosDC), svc.DesiredCount)
 	}
 	if obs.ChaosTasksAllowed == 0 {
 		log.Warn(t.report.warn("with desiredCount %d and the chaos deployment configuration (maximumPercent %d, minimumHealthyPercent %d), ECS may start no chaos task: the fault cannot take effect (raise TASK_REPLICA_AFFECTED_PERC or the service's maximumPercent)",
@@ -262,4 +264,14 @@ func (r *run) preflightWarnings(t *target, svc types.Service) {
 	if r.opts.Image.Pinned {
 		log.Warn(t.report.warn("IMAGE %s has a tag or digest and is used as given: if it exists the tasks will pull it and the fault will not take effect", r.opts.Image.Reference))
 	}
+}
+
+// daemonRefusal refuses a DAEMON service whose chaos deployment would stop the daemon task on every instance before
+// starting a chaos one (minimumHealthyPercent rounds to no task kept): the service would lose its daemon everywhere.
+func daemonRefusal(svc types.Service, chaosDC *types.DeploymentConfiguration) string {
+	if svc.SchedulingStrategy != types.SchedulingStrategyDaemon || svc.DesiredCount < 1 || daemonKept(svc.DesiredCount, chaosDC) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("DAEMON service on %d instance(s): with minimumHealthyPercent %d for the chaos deployment, ECS would stop the daemon task on every instance before starting chaos tasks; lower TASK_REPLICA_AFFECTED_PERC (e.g. 50) so that some instances keep their daemon task",
+		svc.DesiredCount, aws.ToInt32(chaosDC.MinimumHealthyPercent))
 }

@@ -97,29 +97,23 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 		return sr
 	}
 	log.Warnf("chaos marker of run %s found on %v: recovering to %s", marker.RunID, chaos, marker.OriginalTaskDefinitionARN)
-	original, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(marker.OriginalTaskDefinitionARN)})
-	if err != nil {
-		sr.fail(fmt.Errorf("read the original revision %s: %s", marker.OriginalTaskDefinitionARN, explainAPIError(err, "ecs:DescribeTaskDefinition")))
-		return sr
+	// The chaos revision the service points at; otherwise one a deployment still runs, and whether ECS rolled
+	// it back is judged from ECS's evidence.
+	chaosARN := chaos[0]
+	if current := aws.ToString(svc.TaskDefinition); slices.Contains(chaos, current) {
+		chaosARN = current
 	}
-	originalDC, err := decodeDeploymentConfiguration(marker.DeploymentConfiguration)
+	plan, err := planFromMarker(ctx, clients.Restore, *marker, svc, chaosARN)
 	if err != nil {
-		sr.fail(fmt.Errorf("the marker's deployment configuration does not decode (%v): roll the service back by hand to %s", err, marker.OriginalTaskDefinitionARN))
+		sr.fail(err)
 		return sr
 	}
 	sr.OriginalTaskDefinition = marker.OriginalTaskDefinitionARN
 	sr.ChaosTaskDefinitions = chaos
 	sr.Changed = true
 	opts.RunID = marker.RunID
-	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", marker.RunID)}
-	t := &target{name: sr.Service, report: &sr, service: svc, original: original.TaskDefinition, originalDC: originalDC}
-	// The marker does not hold the chaos percentages: chaosDC stays nil, and a configuration that differs from the
-	// original only in a lower maximumPercent (and nothing else) counts as the fault's (isChaosConfiguration).
-	if current := aws.ToString(svc.TaskDefinition); slices.Contains(chaos, current) {
-		t.chaosARN = current
-	} else {
-		t.chaosARN = chaos[0] // a deployment of it is still listed: whether ECS rolled it back is judged from ECS's evidence
-	}
+	r := newRestorer(clients, opts)
+	t := &target{name: sr.Service, report: &sr, service: svc, restorePlan: plan}
 	r.restore(ctx, t)
 	r.deregisterChaos(ctx, t)
 	if t.report.State == StateRestored {
@@ -179,42 +173,78 @@ func orphans(ctx context.Context, clients Clients, opts Options, anyRevision str
 }
 
 // restoreConfigurationAfterRollback handles a killed run whose service ECS already rolled back: the revision is
-// the original again, but the deployment configuration may still be the fault's. An orphan's marker holds the
-// original configuration; it goes back only while the current one differs from it just by the fault's lowered
-// maximumPercent (compare-and-set).
+// the original again, but the deployment configuration may still be the fault's. The orphan's marker gives the
+// restore plan, and its configuration half runs: the original goes back only over the fault's (compare-and-set).
 func restoreConfigurationAfterRollback(ctx context.Context, clients Clients, opts Options, svc types.Service, found []orphan, sr *ServiceReport) {
 	current := aws.ToString(svc.TaskDefinition)
 	for _, o := range found {
 		if o.marker.OriginalTaskDefinitionARN != current {
 			continue
 		}
-		originalDC, err := decodeDeploymentConfiguration(o.marker.DeploymentConfiguration)
+		plan, err := planFromMarker(ctx, clients.Restore, o.marker, svc, o.arn)
 		if err != nil {
-			sr.warn("the marker of %s holds a deployment configuration that does not decode: %v", o.arn, err)
+			sr.warn("%v", err)
 			continue
 		}
 		sr.OriginalTaskDefinition = current
 		sr.Restore.Action = RestoreRolledBackByECS
-		if sameDeploymentConfiguration(originalDC, svc.DeploymentConfiguration) {
-			sr.Restore.DeploymentConfigurationRestored = true
-			return
-		}
-		if !differsOnlyInMaximumPercent(originalDC, svc.DeploymentConfiguration) {
-			opts.Logger.WithField("service", sr.Service).Warn(sr.warn("the deployment configuration differs from the one run %s found in more than maximumPercent: left alone", o.marker.RunID))
-			return
-		}
-		sr.Changed = true
-		_, err = clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
-			Cluster: aws.String(opts.Cluster), Service: svc.ServiceArn, DeploymentConfiguration: originalDC,
-		})
-		if err != nil {
-			sr.fail(fmt.Errorf("restore the deployment configuration of %s: %s", sr.Service, explainAPIError(err, "ecs:UpdateService")))
-			return
-		}
-		sr.Restore.DeploymentConfigurationRestored = true
-		opts.Logger.WithField("service", sr.Service).Infof("ECS had rolled back run %s; restored the original deployment configuration", o.marker.RunID)
+		opts.RunID = o.marker.RunID
+		r := newRestorer(clients, opts)
+		r.restoreConfiguration(ctx, &target{name: sr.Service, report: sr, service: svc, restorePlan: plan}, svc)
 		return
 	}
+}
+
+// planFromMarker is the restore plan a chaos revision's marker gives for svc: the original revision it names (read
+// again, so that a revision that is gone is an error before anything changes) and the original configuration.
+// The marker does not hold the chaos configuration: the service's own counts as the fault's when it has the
+// shape the fault sets over the original (chaosConfigurationOf).
+func planFromMarker(ctx context.Context, c ECS, m taskdef.Marker, svc types.Service, chaosARN string) (restorePlan, error) {
+	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(m.OriginalTaskDefinitionARN)})
+	if err != nil {
+		return restorePlan{}, fmt.Errorf("read the original revision %s: %s", m.OriginalTaskDefinitionARN, explainAPIError(err, "ecs:DescribeTaskDefinition"))
+	}
+	if out.TaskDefinition == nil {
+		return restorePlan{}, fmt.Errorf("read the original revision %s: DescribeTaskDefinition returned no task definition", m.OriginalTaskDefinitionARN)
+	}
+	originalDC, err := decodeDeploymentConfiguration(m.DeploymentConfiguration)
+	if err != nil {
+		return restorePlan{}, fmt.Errorf("the marker of %s holds a deployment configuration that does not decode (%v): roll the service back by hand to %s", chaosARN, err, m.OriginalTaskDefinitionARN)
+	}
+	return restorePlan{
+		original:   out.TaskDefinition,
+		originalDC: originalDC,
+		chaosDC:    chaosConfigurationOf(svc, originalDC),
+		chaosARN:   chaosARN,
+	}, nil
+}
+
+// chaosConfigurationOf returns the service's deployment configuration when it is what the fault sets over
+// original, and nil otherwise: for a REPLICA service the original with a lower maximumPercent, for a DAEMON service
+// the original with a higher minimumHealthyPercent (maximumPercent stays for DAEMON), nothing else changed.
+func chaosConfigurationOf(svc types.Service, original *types.DeploymentConfiguration) *types.DeploymentConfiguration {
+	current := svc.DeploymentConfiguration
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		if raisesOnlyMinimumHealthyPercent(original, current) {
+			return cloneDeploymentConfiguration(current)
+		}
+		return nil
+	}
+	if differsOnlyInMaximumPercent(original, current) {
+		return cloneDeploymentConfiguration(current)
+	}
+	return nil
+}
+
+// raisesOnlyMinimumHealthyPercent reports whether current is original with a higher minimumHealthyPercent (absent
+// meaning 0, the API's default for DAEMON services).
+func raisesOnlyMinimumHealthyPercent(original, current *types.DeploymentConfiguration) bool {
+	if original == nil || current == nil || current.MinimumHealthyPercent == nil {
+		return false
+	}
+	probe := cloneDeploymentConfiguration(original)
+	probe.MinimumHealthyPercent = current.MinimumHealthyPercent
+	return sameDeploymentConfiguration(probe, current) && *current.MinimumHealthyPercent > aws.ToInt32(original.MinimumHealthyPercent)
 }
 
 // deregisterOrphans deregisters the report's chaos revisions, except while the service may still use one: after a

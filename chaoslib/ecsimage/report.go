@@ -22,7 +22,7 @@ const (
 	StateRestoreFailed ServiceState = "restore-failed"
 )
 
-// RestoreAction says what the restore found and did, following DESIGN.md's three cases.
+// RestoreAction says what the restore found and did, following the README's three cases (What it does, step 4).
 type RestoreAction string
 
 const (
@@ -122,7 +122,26 @@ type Observations struct {
 	ChangedDigests []DigestChange      `json:"changedDigests,omitempty"`
 	// ThirdPartyTaskDefinition is the revision someone else deployed during the hold, if any.
 	ThirdPartyTaskDefinition string `json:"thirdPartyTaskDefinition,omitempty"`
-	injectedAt               time.Time
+	// LastPoll, DesiredCount and Deployments are what the latest poll saw (during the hold and the restore
+	// wait), for Hooks.Progress: a caller draws its timeline from them without calls of its own. They stay out
+	// of the JSON form, which keeps the run's summary.
+	LastPoll     time.Time          `json:"-"`
+	DesiredCount int                `json:"-"`
+	Deployments  []DeploymentCounts `json:"-"`
+	injectedAt   time.Time
+}
+
+// DeploymentCounts is one deployment of the service as a poll saw it.
+type DeploymentCounts struct {
+	TaskDefinition string
+	// Role is "original", "chaos" (a chaos revision of this run) or "other" (someone else's revision).
+	Role         string
+	Status       string
+	RolloutState string
+	Desired      int
+	Running      int
+	Pending      int
+	Failed       int
 }
 
 // MonitorStatus is a service deployment's circuit breaker or alarms (TRIGGERED, MONITORING...).
@@ -157,11 +176,18 @@ type RestoreReport struct {
 	Method                          string `json:"method,omitempty"`
 	DeploymentConfigurationRestored bool   `json:"deploymentConfigurationRestored"`
 	// Completed is true when the restore deployment reached COMPLETED with no chaos task left.
-	Completed        bool     `json:"completed"`
-	WaitSeconds      float64  `json:"waitSeconds,omitempty"`
+	Completed   bool    `json:"completed"`
+	WaitSeconds float64 `json:"waitSeconds,omitempty"`
+	// InProgress says what a blue/green, linear or canary restore deployment still goes through (bake time,
+	// lifecycle hooks) once the service counts as restored; the fault does not wait for it.
+	InProgress       string   `json:"inProgress,omitempty"`
 	Deregistered     []string `json:"deregistered,omitempty"`
 	ManualSteps      []string `json:"manualSteps,omitempty"`
 	DeregisterFailed []string `json:"deregisterFailed,omitempty"`
+	// At is when the compare-and-set restore acted on the service; CompletedAt when its restore deployment
+	// completed.
+	At          *time.Time `json:"at,omitempty"`
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
 }
 
 // Report is the outcome of one run.
@@ -185,7 +211,7 @@ type StopCause struct {
 
 func (c *StopCause) Error() string { return "run stopped: " + c.Reason }
 
-// Outcome is the run's result class; its numeric value is the process exit code of DESIGN.md.
+// Outcome is the run's result class; its numeric value is the process exit code of the README's table (Exit codes and the ChaosResult).
 type Outcome int
 
 const (

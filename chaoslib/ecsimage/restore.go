@@ -11,9 +11,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
+
+// restorePlan is everything a restore needs about one service, fixed before anything changes: a run fills it at
+// preflight (the chaos revision once it is registered), recover from a chaos revision's marker (planFromMarker).
+// Restore is a function of the plan and of the service as read just before acting (compare-and-set).
+type restorePlan struct {
+	original   *types.TaskDefinition          // the revision the service goes back to
+	originalDC *types.DeploymentConfiguration // the deployment configuration it goes back to
+	// chaosDC is the configuration the fault set: the original goes back over it, and over no other. A run
+	// computes it at preflight; recover takes the service's own when it has the shape the fault sets over the
+	// marker's original (chaosConfigurationOf), and has none when it does not (nil: nothing is the fault's).
+	chaosDC  *types.DeploymentConfiguration
+	chaosARN string // the chaos revision; empty before its registration succeeded
+}
+
+// isChaosConfiguration reports whether dc is exactly what the fault set.
+func (p *restorePlan) isChaosConfiguration(dc *types.DeploymentConfiguration) bool {
+	return p.chaosDC != nil && sameDeploymentConfiguration(dc, p.chaosDC)
+}
+
+// restorer puts services back from their restore plans, compare-and-set. A run restores through it (run embeds
+// one); recover builds one for the run named by a marker, with nothing else of a run.
+type restorer struct {
+	clients Clients // paced
+	opts    Options
+	log     logrus.FieldLogger
+	// polled, when set, is told of every poll of the restore wait (Run reports it as progress; recover does not).
+	polled func(t *target, svc types.Service)
+}
+
+func newRestorer(clients Clients, opts Options) restorer {
+	return restorer{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+}
 
 // RestoreError means the fault could not put a service back. Its message names the service and the revision to
 // roll back to, and ManualSteps holds the commands that do it.
@@ -34,7 +67,7 @@ func (e *RestoreError) Unwrap() error { return e.Err }
 // restoreContext gives restore its own context: not cancelled by the stop that ended the hold, and bounded by the
 // abort deadline once the run has been stopped (measured from the stop, on the wall clock like the pod's grace
 // period).
-func (r *run) restoreContext(work context.Context) (context.Context, context.CancelFunc) {
+func (r *runState) restoreContext(work context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(work)
 	if work.Err() != nil {
 		return context.WithTimeout(base, r.opts.AbortDeadline)
@@ -64,13 +97,34 @@ func (r *run) restoreContext(work context.Context) (context.Context, context.Can
 //   - someone deployed a third revision: their revision and configuration are left alone.
 //
 // The caller then deregisters (deregisterChaos) every chaos revision the service no longer points at.
-func (r *run) restore(ctx context.Context, t *target) {
-	r.restoreBatch(ctx, []*target{t}, nil)
+func (r *restorer) restore(ctx context.Context, t *target) {
+	if t.watch.gone {
+		return
+	}
+	found, missing, err := describeServices(ctx, r.clients.Restore, r.opts.Cluster, []string{t.serviceID()})
+	r.restoreRead(ctx, t, found, missing, err)
+}
+
+// restoreRead restores one service given the compare-and-set read of its batch; it reports the service as read
+// when the restore decision was taken on it.
+func (r *restorer) restoreRead(ctx context.Context, t *target, found map[string]types.Service, missing map[string]string, err error) (types.Service, bool) {
+	switch {
+	case t.watch.gone:
+	case err != nil:
+		r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
+	case missing[t.serviceID()] != "":
+		r.serviceGone(t)
+	default:
+		svc := found[t.serviceID()]
+		r.restoreWith(ctx, t, svc)
+		return svc, true
+	}
+	return types.Service{}, false
 }
 
 // restoreBatch restores several services with one compare-and-set read per ten of them. lastLook, when set, is
 // given each service as read just before its restore, so the hold's last observation costs no extra call.
-func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *target, svc types.Service)) {
+func (r *runState) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *target, svc types.Service)) {
 	var names []string
 	for _, t := range ts {
 		if t.chaosARN == "" {
@@ -91,24 +145,15 @@ func (r *run) restoreBatch(ctx context.Context, ts []*target, lastLook func(t *t
 	// The updates go out in parallel: in sequence, the tenth service of a batch would come back ten round
 	// trips late.
 	r.forEach(ts, func(t *target) bool {
-		switch {
-		case t.watch.gone:
-		case err != nil:
-			r.restoreFailed(t, fmt.Errorf("read the service before restoring it: %s", explainAPIError(err, "ecs:DescribeServices")))
-		case missing[t.serviceID()] != "":
-			r.serviceGone(t)
-		default:
-			r.restoreWith(ctx, t, found[t.serviceID()])
-			if lastLook != nil {
-				lastLook(t, found[t.serviceID()])
-			}
+		if svc, read := r.restoreRead(ctx, t, found, missing, err); read && lastLook != nil {
+			lastLook(t, svc)
 		}
 		return true
 	})
 }
 
 // restoreWith is the compare-and-set decision for one service, given the service as just read.
-func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
+func (r *restorer) restoreWith(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	c := r.clients.Restore
 	current := aws.ToString(svc.TaskDefinition)
@@ -121,13 +166,15 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 		t.report.Restore.Action = RestoreReverted
 		t.report.Restore.Method = RestoreMethodStopDeployment
 		log.WithField("revision", t.originalARN()).Info("rolled the chaos deployment back with StopServiceDeployment: the service returns to its previous service revision and image digests")
-		r.restoreConfiguration(ctx, t, svc)
+		if !configurationDeferred(t) { // a DAEMON keeps its raised bound until the rollback is done (restored.go)
+			r.restoreConfiguration(ctx, t, svc)
+		}
 	case ours:
 		_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
 			TaskDefinition:          aws.String(t.originalARN()),
-			DeploymentConfiguration: cloneDeploymentConfiguration(t.originalDC),
+			DeploymentConfiguration: restoreDeploymentConfiguration(t), // restored.go: DAEMON keeps its bound
 		})
 		if err != nil {
 			r.restoreFailed(t, fmt.Errorf("point the service back at %s: %s", t.originalARN(), explainAPIError(err, "ecs:UpdateService")))
@@ -135,7 +182,7 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 		}
 		t.report.Restore.Action = RestoreReverted
 		t.report.Restore.Method = RestoreMethodUpdateService
-		t.report.Restore.DeploymentConfigurationRestored = true
+		t.report.Restore.DeploymentConfigurationRestored = !configurationDeferred(t)
 		log.WithField("revision", t.originalARN()).Info("service points at its original revision again")
 	case current == t.originalARN():
 		if hasDeploymentOf(svc, t.report.ChaosTaskDefinitions) || t.report.Observations.RolledBackByECS || t.report.Observations.RevertedBySomeoneElse {
@@ -158,16 +205,18 @@ func (r *run) restoreWith(ctx context.Context, t *target, svc types.Service) {
 		r.restoreConfiguration(ctx, t, svc)
 	}
 	t.report.State = StateRestored
+	t.report.Restore.At = timeAt(r.opts.Clock.Now())
 }
 
 // restoreConfiguration is the compare-and-set half of a restore after ECS rolled back: the original deployment
 // configuration goes back only while the service still has exactly the one the fault set.
-func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
+func (r *restorer) restoreConfiguration(ctx context.Context, t *target, svc types.Service) {
 	log := r.log.WithField("service", t.name)
 	switch {
 	case sameDeploymentConfiguration(svc.DeploymentConfiguration, t.originalDC):
 		t.report.Restore.DeploymentConfigurationRestored = true
 	case t.isChaosConfiguration(svc.DeploymentConfiguration):
+		t.report.Changed = true
 		_, err := r.clients.Restore.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:                 aws.String(r.opts.Cluster),
 			Service:                 aws.String(t.serviceID()),
@@ -184,15 +233,6 @@ func (r *run) restoreConfiguration(ctx context.Context, t *target, svc types.Ser
 	}
 }
 
-// isChaosConfiguration reports whether dc is what the fault set: the chaos configuration when it is known (a run),
-// otherwise (recover, whose marker holds only the original) the original with a lower maximumPercent.
-func (t *target) isChaosConfiguration(dc *types.DeploymentConfiguration) bool {
-	if t.chaosDC != nil {
-		return sameDeploymentConfiguration(dc, t.chaosDC)
-	}
-	return differsOnlyInMaximumPercent(t.originalDC, dc)
-}
-
 func hasDeploymentOf(svc types.Service, revisions []string) bool {
 	for _, d := range svc.Deployments {
 		if slices.Contains(revisions, aws.ToString(d.TaskDefinition)) {
@@ -203,7 +243,7 @@ func hasDeploymentOf(svc types.Service, revisions []string) bool {
 }
 
 // carriesOwnMarker reports whether a revision the run does not know by ARN carries this run's marker.
-func (r *run) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
+func (r *restorer) carriesOwnMarker(ctx context.Context, c ECS, arn string, t *target) bool {
 	if arn == t.originalARN() {
 		return false
 	}
@@ -228,7 +268,7 @@ type deregistrationFailure struct {
 }
 
 // deregisterChaos deregisters this run's chaos revisions that the service no longer points at; never the original.
-func (r *run) deregisterChaos(ctx context.Context, t *target) {
+func (r *restorer) deregisterChaos(ctx context.Context, t *target) {
 	result := &deregistration{}
 	r.deregisterARNs(ctx, t.name, r.toDeregister(t), result)
 	t.dereg = result
@@ -236,7 +276,7 @@ func (r *run) deregisterChaos(ctx context.Context, t *target) {
 }
 
 // toDeregister lists the chaos revisions of this run the service no longer uses.
-func (r *run) toDeregister(t *target) []string {
+func (r *restorer) toDeregister(t *target) []string {
 	if t.report.State == StateRestoreFailed {
 		return nil // the service may still use its chaos revision; the manual steps deregister it afterwards
 	}
@@ -249,7 +289,7 @@ func (r *run) toDeregister(t *target) []string {
 	return arns
 }
 
-func (r *run) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
+func (r *restorer) deregisterARNs(ctx context.Context, service string, arns []string, result *deregistration) {
 	for _, arn := range arns {
 		if _, err := r.clients.Restore.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 			result.failed = append(result.failed, deregistrationFailure{arn: arn, err: err})
@@ -262,7 +302,7 @@ func (r *run) deregisterARNs(ctx context.Context, service string, arns []string,
 
 // applyDeregistration records a finished deregistration in the report. A chaos revision left ACTIVE stays the
 // family's newest (pipelines deploying "latest" pick it up) and every later preflight refuses: not a pass.
-func (r *run) applyDeregistration(t *target) {
+func (r *restorer) applyDeregistration(t *target) {
 	if t.dereg == nil {
 		return
 	}
@@ -277,7 +317,7 @@ func (r *run) applyDeregistration(t *target) {
 	t.dereg = nil
 }
 
-func (r *run) restoreFailed(t *target, err error) {
+func (r *restorer) restoreFailed(t *target, err error) {
 	dc := encodeDeploymentConfiguration(t.originalDC)
 	steps := []string{fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --deployment-configuration '%s' --region %s",
 		r.opts.Cluster, t.name, t.originalARN(), awsCLIDeploymentConfiguration(t.originalDC, dc), r.opts.Region)}
@@ -294,7 +334,8 @@ func (r *run) restoreFailed(t *target, err error) {
 // waitRestored waits until every restored service's restore deployment completed with no chaos task left: one
 // deployment, on the original revision, running = desired. For a service left to a third party it waits only
 // until no chaos deployment remains. A wait that times out is reported; it does not undo the restore.
-func (r *run) waitRestored(ctx context.Context, targets []*target) {
+func (r *restorer) waitRestored(ctx context.Context, targets []*target) {
+	defer r.restoreDeferredConfigurations(ctx, targets) // restored.go
 	pending := map[*target]bool{}
 	for _, t := range targets {
 		if t.report.State == StateRestored && !t.watch.gone {
@@ -322,8 +363,11 @@ func (r *run) waitRestored(ctx context.Context, targets []*target) {
 				delete(pending, t)
 				continue
 			}
+			if r.polled != nil {
+				r.polled(t, found[t.serviceID()])
+			}
 			if restoreDone(t, found[t.serviceID()]) {
-				t.report.Restore.Completed = true
+				t.report.Restore.Completed, t.report.Restore.CompletedAt = true, timeAt(r.opts.Clock.Now())
 				t.report.Restore.WaitSeconds = r.opts.Clock.Now().Sub(start).Seconds()
 				r.log.WithField("service", t.name).Infof("restore deployment completed after %.0fs", t.report.Restore.WaitSeconds)
 				delete(pending, t)
@@ -348,25 +392,17 @@ func (r *run) waitRestored(ctx context.Context, targets []*target) {
 	r.recordDigests(ctx, targets, false)
 }
 
-func (r *run) waitFailed(pending map[*target]bool, why string) {
+func (r *restorer) waitFailed(pending map[*target]bool, why string) {
 	for t := range pending {
-		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it", t.name, why, t.originalARN()))
+		t.report.fail(fmt.Errorf("the restore deployment of service %s did not complete before %s; the service already points at %s and ECS keeps deploying it%s", t.name, why, t.originalARN(), restoreHeldNote(t)))
 		r.log.WithField("service", t.name).Error(t.report.Error)
 	}
 }
 
 func restoreDone(t *target, svc types.Service) bool {
-	if t.report.Restore.Action == RestoreLeftToThirdParty {
-		return !hasDeploymentOf(svc, t.report.ChaosTaskDefinitions)
-	}
-	if aws.ToString(svc.TaskDefinition) != t.originalARN() || len(svc.Deployments) != 1 {
-		return false
-	}
-	d := svc.Deployments[0]
-	if aws.ToString(d.TaskDefinition) != t.originalARN() || d.RunningCount != svc.DesiredCount || d.PendingCount != 0 {
-		return false
-	}
-	return d.RolloutState == "" || d.RolloutState == types.DeploymentRolloutStateCompleted
+	done, note := restoredState(t, svc) // restored.go
+	t.report.Restore.InProgress = note
+	return done
 }
 
 // awsCLIDeploymentConfiguration renders the original configuration for the aws CLI's JSON argument.

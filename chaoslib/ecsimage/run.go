@@ -6,24 +6,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 )
 
 // injectParallelism bounds how many services are injected or restored at once.
 const injectParallelism = 10
 
-// run is the state of one Run call; nothing of it outlives the call.
-type run struct {
-	clients Clients
-	opts    Options
-	log     logrus.FieldLogger
+// runState is the state of one Run call; nothing of it outlives the call.
+type runState struct {
+	restorer // the clients, the options, the log, and the restore steps recover shares
 
 	hookMu       sync.Mutex     // hooks are called one at a time, although services are injected in parallel
 	bg           sync.WaitGroup // deregistrations running behind the restores
 	chaosStarted bool
 	chaosEnded   bool
+
+	panicMu sync.Mutex
+	panics  []*PanicError // recovered where no single service was at fault; see attributePanics
+	broken  bool          // a bug stopped a cycle: no further cycle or group starts (read and written by Run's goroutine)
 }
 
 // Run runs the fault against every service of opts and always tries to restore what it changed. Cancelling ctx
@@ -37,7 +37,8 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		report.EndedAt = opts.Clock.Now()
 		return report
 	}
-	r := &run{clients: pacedClients(clients, opts.Clock, opts.Rates), opts: opts, log: opts.Logger.WithField("run", opts.RunID)}
+	r := &runState{restorer: newRestorer(clients, opts)}
+	r.polled = r.restoreProgress
 	report.Services = make([]ServiceReport, len(opts.Services))
 	targets := make([]*target, len(opts.Services))
 	for i, name := range opts.Services {
@@ -45,12 +46,25 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		targets[i] = &target{name: name, report: &report.Services[i]}
 	}
 	defer func() {
+		r.attributePanics(targets)
 		report.Stop = stopCause(ctx)
 		report.EndedAt = opts.Clock.Now()
 	}()
+	// The last resort: a bug outside every narrower guard still puts back what the run changed.
+	defer func() {
+		if v := recover(); v != nil {
+			r.rescue(context.WithoutCancel(ctx), targets, r.panicked("the run", v))
+		}
+	}()
 
 	r.log.Infof("preflight of %d service(s) in cluster %s", len(targets), opts.Cluster)
-	if !r.preflight(ctx, targets) {
+	passed := false
+	if perr := r.guard("preflight", func() { passed = r.preflight(ctx, targets) }); perr != nil {
+		for _, t := range targets {
+			t.report.fail(perr)
+		}
+	}
+	if !passed {
 		for _, t := range targets {
 			if t.report.Err() != nil {
 				r.log.WithField("service", t.name).Error(t.report.Error)
@@ -59,9 +73,11 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		r.log.Error("preflight refused: nothing was changed")
 		return report
 	}
-	if opts.Hooks.PreflightPassed != nil {
-		opts.Hooks.PreflightPassed(r.snapshots(targets))
-	}
+	r.callHook(func() {
+		if opts.Hooks.PreflightPassed != nil {
+			opts.Hooks.PreflightPassed(r.snapshots(targets))
+		}
+	})
 	if ctx.Err() != nil {
 		return report
 	}
@@ -79,7 +95,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		}
 	}
 	for i, g := range groups {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.broken {
 			break
 		}
 		r.runGroup(ctx, g, i == len(groups)-1)
@@ -95,7 +111,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 // runGroup runs the cycles of one group of services (all of them in parallel mode, one in serial mode). Each cycle
 // holds min(CHAOS_INTERVAL, time left), restores, and waits for the restore deployment; the next cycle starts only
 // after that and only while time is left.
-func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
+func (r *runState) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 	end := r.opts.Clock.Now().Add(r.opts.Duration)
 	active := group
 	for cycle := 1; len(active) > 0; cycle++ {
@@ -115,18 +131,30 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 		// services the injections take long (RegisterTaskDefinition is paced at ECS's 1/s), and a shared hold
 		// would keep the first services broken for as long as the last ones take to inject.
 		rctx, cancel := r.restoreContext(ctx)
+		// injecting ends with the run's context, or at once when a bug stops the cycle.
+		injecting, stopInjecting := context.WithCancel(ctx)
 		arrivals := make(chan *target)
 		go func() {
 			defer close(arrivals)
+			defer func() {
+				if v := recover(); v != nil {
+					r.recordPanic(r.panicked("the injections", v))
+				}
+			}()
 			r.forEach(active, func(t *target) bool {
 				t.report.Cycles = cycle
-				t.chaosARN, t.injected, t.holdFor, t.holdUntil = "", false, holdFor, time.Time{}
-				if err := r.inject(ctx, t); err != nil {
-					if ctx.Err() == nil {
+				t.chaosARN, t.injected, t.holdFor, t.holdUntil, t.dereg = "", false, holdFor, time.Time{}, nil
+				var err error
+				perr := r.guard("the inject of service "+t.name, func() { err = r.inject(injecting, t) })
+				switch {
+				case perr != nil:
+					t.report.fail(perr)
+				case err != nil:
+					if injecting.Err() == nil {
 						t.report.fail(err)
 						r.log.WithField("service", t.name).Error(err)
 					}
-				} else {
+				default:
 					t.injected = true
 				}
 				if t.report.Changed {
@@ -140,9 +168,17 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 				r.endChaos()
 			}
 		}
-		changed := r.holdAndRelease(ctx, rctx, arrivals, lastHoldEnded)
-		lastHoldEnded() // also when no service was injected at all
-		r.waitRestored(rctx, changed)
+		var changed []*target
+		if perr := r.guard("the hold", func() { changed = r.holdAndRelease(ctx, rctx, arrivals, lastHoldEnded) }); perr != nil {
+			stopInjecting()
+			for range arrivals {
+				// the injections under way end; every service they touched is in active
+			}
+			changed = r.rescue(rctx, active, perr)
+		}
+		stopInjecting()
+		r.guardAll("the end of the hold", active, lastHoldEnded) // also when no service was injected at all
+		r.guardAll("the restore wait", changed, func() { r.waitRestored(rctx, changed) })
 		r.bgWait()
 		for _, t := range changed {
 			r.applyDeregistration(t)
@@ -155,6 +191,9 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 			})
 		}
 		cancel()
+		if r.broken {
+			return // after a bug, no further cycle
+		}
 		injected := changed[:0:0]
 		for _, t := range changed {
 			if t.injected {
@@ -173,7 +212,7 @@ func (r *run) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 
 // recheck re-reads the services before another cycle: each must still run its original revision with one
 // completed deployment; a service that does not is left out of further cycles, with a note.
-func (r *run) recheck(ctx context.Context, group []*target) []*target {
+func (r *runState) recheck(ctx context.Context, group []*target) []*target {
 	var ok []*target
 	for _, t := range group {
 		original := t.originalARN()
@@ -195,7 +234,7 @@ func (r *run) recheck(ctx context.Context, group []*target) []*target {
 }
 
 // forEach runs fn for each target, at most injectParallelism at once, and returns those for which it returned true.
-func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
+func (r *runState) forEach(targets []*target, fn func(*target) bool) []*target {
 	results := make([]bool, len(targets))
 	sem := make(chan struct{}, injectParallelism)
 	var wg sync.WaitGroup
@@ -205,6 +244,11 @@ func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer func() {
+				if v := recover(); v != nil {
+					r.failAfterPanic(t, r.panicked("work on service "+t.name, v))
+				}
+			}()
 			results[i] = fn(t)
 		}()
 	}
@@ -218,53 +262,58 @@ func (r *run) forEach(targets []*target, fn func(*target) bool) []*target {
 	return out
 }
 
-func (r *run) startChaos() {
+func (r *runState) startChaos() {
 	if r.chaosStarted {
 		return
 	}
 	r.chaosStarted = true
-	if r.opts.Hooks.ChaosStarted != nil {
-		r.opts.Hooks.ChaosStarted()
-	}
+	r.callHook(func() {
+		if r.opts.Hooks.ChaosStarted != nil {
+			r.opts.Hooks.ChaosStarted()
+		}
+	})
 }
 
-func (r *run) endChaos() {
+func (r *runState) endChaos() {
 	if !r.chaosStarted || r.chaosEnded {
 		return
 	}
 	r.chaosEnded = true
-	if r.opts.Hooks.ChaosEnded != nil {
-		r.opts.Hooks.ChaosEnded()
-	}
+	r.callHook(func() {
+		if r.opts.Hooks.ChaosEnded != nil {
+			r.opts.Hooks.ChaosEnded()
+		}
+	})
 }
 
-// callHook runs a hook call under the hook lock: hooks never run concurrently with each other.
-func (r *run) callHook(call func()) {
+// callHook runs a hook call under the hook lock: hooks never run concurrently with each other. A hook that panics
+// is a bug of the caller: the run goes on, and the report says so.
+func (r *runState) callHook(call func()) {
 	r.hookMu.Lock()
 	defer r.hookMu.Unlock()
-	call()
+	r.guardRun("a hook", call)
 }
 
-// snapshot is a copy of a service's report for a hook; the maps and slices it shares are only appended to or
-// replaced by the goroutine that calls the hooks.
 // background runs fn behind the cycle's restores; bgWait waits for all of them.
-func (r *run) background(fn func()) {
+func (r *runState) background(fn func()) {
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		fn()
+		r.guardRun("a background deregistration", fn)
 	}()
 }
 
-func (r *run) bgWait() { r.bg.Wait() }
+func (r *runState) bgWait() { r.bg.Wait() }
 
-func (r *run) snapshot(t *target) ServiceReport {
+// snapshot is a copy of a service's report for a hook; the maps and slices it shares are only appended to or
+// replaced by the goroutine that calls the hooks.
+func (r *runState) snapshot(t *target) ServiceReport {
 	s := *t.report
 	s.Observations.DigestsBefore = nil // a map the hook must not write into
 	return s
 }
 
-func (r *run) snapshots(targets []*target) []ServiceReport {
+func (r *runState) snapshots(targets []*target) []ServiceReport {
 	out := make([]ServiceReport, len(targets))
 	for i, t := range targets {
 		out[i] = r.snapshot(t)

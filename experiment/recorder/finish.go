@@ -9,6 +9,7 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/alarms"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/probe"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/report"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 )
 
@@ -53,6 +54,7 @@ func (rec *Recorder) Finish(ctx context.Context, report *ecsimage.Report) Final 
 	res.ProbeSuccessPercentage = strconv.Itoa(probe.SuccessPercentage(verdicts))
 	res.Phase, res.Verdict, res.ErrorOutput = phaseAndVerdict(outcome, report)
 	res.FaultStatus = faultStatus(report, outcome)
+	res.FaultStatus[timelineField] = rec.timeline.finish(report, verdicts, rec.alarmsSeen)
 	for _, s := range report.Services {
 		if s.State == ecsimage.StateRestored && s.Changed {
 			rec.targets[s.Service] = result.ChaosReverted
@@ -104,6 +106,13 @@ func (rec *Recorder) write(ctx context.Context, outcome ecsimage.Outcome, runID 
 	}
 	final := rec.copyResult()
 	werr := writeWithTimeout(ctx, func(c context.Context) error { return rec.out.Writer.Finish(c, final) })
+	if path := rec.p.Config.ReportFile; path != "" {
+		if err := report.WriteFile(path, final, report.Options{Generator: rec.p.Version}); err != nil {
+			rec.p.Log.Warnf("the HTML report was not written (the result was): %v", err)
+		} else {
+			rec.p.Log.Infof("report: %s", path)
+		}
+	}
 	reason := fmt.Sprintf("run %s ended %s/%s", runID, final.Phase, final.Verdict)
 	if outcome == ecsimage.OutcomePass {
 		rec.events.Normal(ctx, "Summary", reason)
@@ -141,7 +150,7 @@ func errorSuffix(r *result.ChaosResult) string {
 	return ": " + r.ErrorOutput.Reason
 }
 
-// phaseAndVerdict maps the outcome to DESIGN.md's table of phases, verdicts and Litmus error codes.
+// phaseAndVerdict maps the outcome to the README's table of phases and verdicts (Exit codes and the ChaosResult) and Litmus's error codes.
 func phaseAndVerdict(o ecsimage.Outcome, report *ecsimage.Report) (result.Phase, result.Verdict, *result.ErrorOutput) {
 	reason := firstError(report)
 	switch o {

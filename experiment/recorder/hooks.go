@@ -19,7 +19,7 @@ func (rec *Recorder) Hooks(ctx context.Context) ecsimage.Hooks {
 	// Writes during the run use a context that a stop does not cancel: the stop must still be recorded.
 	wctx := context.WithoutCancel(ctx)
 	cfg := rec.p.Config
-	return ecsimage.Hooks{
+	return rec.timeline.hooks(ecsimage.Hooks{
 		PreflightPassed: func(services []ecsimage.ServiceReport) {
 			rec.events.Normal(wctx, "PreChaosCheck", fmt.Sprintf("preflight passed for %d ECS service(s) in cluster %s", len(services), cfg.ClusterName))
 			if rec.probes == nil {
@@ -67,7 +67,7 @@ func (rec *Recorder) Hooks(ctx context.Context) ecsimage.Hooks {
 			}
 			rec.update()
 		},
-	}
+	})
 }
 
 func (rec *Recorder) stopAlarmWatch(ctx context.Context) {

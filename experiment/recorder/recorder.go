@@ -68,6 +68,10 @@ type Params struct {
 	Log    logrus.FieldLogger
 	// Alarms reads CloudWatch alarms for EXPECT_ALARMS; nil when none are expected.
 	Alarms alarms.API
+	// Image is the chaos image reference, for the timeline's configuration.
+	Image string
+	// Version names the binary in the HTML report (REPORT_FILE).
+	Version string
 }
 
 // Recorder follows one run. It owns the ChaosResult value; every write sends a copy.
@@ -79,6 +83,8 @@ type Recorder struct {
 	engine *engine.Client // nil without CHAOSENGINE
 	behind *writeBehind   // set by Start
 	cancel context.CancelCauseFunc
+	// timeline draws the run from the hooks, for status.faultStatus.timeline and the HTML report.
+	timeline *runTimeline
 
 	mu         sync.Mutex
 	res        *result.ChaosResult
@@ -92,7 +98,8 @@ type Recorder struct {
 // nothing. An engine set to stop is an error: the run must not start.
 func New(ctx context.Context, out Outputs, p Params) (*Recorder, error) {
 	cfg := p.Config
-	rec := &Recorder{p: p, out: out, targets: map[string]result.ChaosStatus{}, res: newResult(cfg, p.Run)}
+	rec := &Recorder{p: p, out: out, targets: map[string]result.ChaosStatus{}, res: newResult(cfg, p.Run),
+		timeline: newRunTimeline(cfg, p.Image, p.Run.ID, p.Clock)}
 	var defs []probe.Definition
 	var deps probe.Deps
 	if out.Kube == nil {

@@ -41,6 +41,12 @@ func (w *slowWriter) Update(ctx context.Context, r *result.ChaosResult) error {
 	return w.Writer.Update(ctx, r)
 }
 
+func (w *slowWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.updates
+}
+
 func testConfig() tunables.Config {
 	return tunables.Config{ClusterName: "prod", Services: []string{"web", "api"}, ExperimentName: "ecs-invalid-container-image",
 		ChaosNamespace: "litmus", ExpectHealthyTasks: -1}
@@ -76,14 +82,16 @@ func TestHooksDoNotWaitForTheWriter(t *testing.T) {
 	if took := time.Since(began); took > 100*time.Millisecond {
 		t.Errorf("12 hook calls took %s with a 300 ms writer: the hooks wait for the apiserver", took)
 	}
+	// The updates land behind the hooks (Finish would drop one still pending: its own write follows).
+	deadline := time.Now().Add(5 * time.Second)
+	for w.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	final := rec.Finish(t.Context(), &ecsimage.Report{RunID: "run-1", Services: []ecsimage.ServiceReport{
 		{Service: "web", State: ecsimage.StateRestored, Changed: true, ChaosTaskDefinitions: []string{"web:8"}, Effective: true},
 		{Service: "api", State: ecsimage.StateRestored, Changed: true, ChaosTaskDefinitions: []string{"api:3"}, Effective: true},
 	}})
-	w.mu.Lock()
-	updates := w.updates
-	w.mu.Unlock()
-	if updates == 0 || updates > 3 {
+	if updates := w.count(); updates == 0 || updates > 3 {
 		t.Errorf("%d updates written for 11 requests, want them folded into 1 to 3", updates)
 	}
 	if !final.Recorded || final.Result.Run.ID != "run-1" {

@@ -1,7 +1,6 @@
 package awsclient
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -64,12 +62,6 @@ func mountedSecret(t *testing.T, dir string) string {
 			"[chaos]\naws_access_key_id = "+chaosKeyID+"\naws_secret_access_key = "+chaosSecret+"\n")
 }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestCredentialPrecedence(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -105,7 +97,7 @@ func TestCredentialPrecedence(t *testing.T) {
 			t.Setenv("AWS_PROFILE", tc.envProfile)
 			logger, hook := test.NewNullLogger()
 
-			cfg, source, err := Load(testContext(t), Options{
+			cfg, source, err := Load(t.Context(), Options{
 				Region: "us-east-1", Profile: tc.profile, SharedCredentialsFile: file, SecretConfigured: tc.secret,
 				Version: "1.2.3", Logger: logger,
 			})
@@ -115,7 +107,7 @@ func TestCredentialPrecedence(t *testing.T) {
 			if want := Source(strings.ReplaceAll(string(tc.wantSource), "<file>", file)); source != want {
 				t.Errorf("source = %q, want %q", source, want)
 			}
-			creds, err := cfg.Credentials.Retrieve(testContext(t))
+			creds, err := cfg.Credentials.Retrieve(t.Context())
 			if err != nil {
 				t.Fatalf("Retrieve: %v", err)
 			}
@@ -150,7 +142,7 @@ func TestMissingProfileIsRejectedByTheLoader(t *testing.T) {
 			dir := isolate(t)
 			file := mountedSecret(t, dir)
 			writeFile(t, filepath.Join(dir, "config"), "[profile elsewhere]\naws_access_key_id = "+configKeyID+"\naws_secret_access_key = x\n")
-			_, source, err := Load(testContext(t), Options{Region: "us-east-1", Profile: profile, SharedCredentialsFile: file, SecretConfigured: true})
+			_, source, err := Load(t.Context(), Options{Region: "us-east-1", Profile: profile, SharedCredentialsFile: file, SecretConfigured: true})
 			var credErr *CredentialsError
 			if !errors.As(err, &credErr) {
 				t.Fatalf("err = %v, want a *CredentialsError", err)
@@ -170,7 +162,7 @@ func TestMissingProfileIsRejectedByTheLoader(t *testing.T) {
 func TestOptionsAreValidated(t *testing.T) {
 	isolate(t)
 	for _, o := range []Options{{}, {Region: "us-east-1", SecretConfigured: true}} {
-		if _, _, err := Load(testContext(t), o); !errors.Is(err, ErrInvalidOptions) {
+		if _, _, err := Load(t.Context(), o); !errors.Is(err, ErrInvalidOptions) {
 			t.Errorf("Load(%+v) err = %v, want ErrInvalidOptions", o, err)
 		}
 	}
@@ -227,11 +219,11 @@ func TestEndpointOverridesReachLocalServer(t *testing.T) {
 			server := newRecordingServer(t, ecsListClusters)
 			t.Setenv(variable, server.URL)
 
-			cfg, _, err := Load(testContext(t), Options{Region: "eu-west-1", Version: "1.2.3"})
+			cfg, _, err := Load(t.Context(), Options{Region: "eu-west-1", Version: "1.2.3"})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			out, err := ecs.NewFromConfig(cfg, ECSOptions(PurposeMain)).ListClusters(testContext(t), &ecs.ListClustersInput{})
+			out, err := ecs.NewFromConfig(cfg, ECSOptions(PurposeMain)).ListClusters(t.Context(), &ecs.ListClustersInput{})
 			if err != nil {
 				t.Fatalf("ListClusters: %v", err)
 			}
@@ -300,7 +292,7 @@ func TestAssumeRoleOnTopOfMountedSecret(t *testing.T) {
 			t.Setenv("AWS_ENDPOINT_URL_STS", stsServer.URL)
 			t.Setenv("AWS_ENDPOINT_URL_ECS", ecsServer.URL)
 
-			cfg, source, err := Load(testContext(t), Options{
+			cfg, source, err := Load(t.Context(), Options{
 				Region: "us-east-1", SharedCredentialsFile: file, SecretConfigured: true,
 				AssumeRoleARN: role, RunID: "run/42 x", Version: "1.2.3", Logger: logger,
 			})
@@ -315,7 +307,7 @@ func TestAssumeRoleOnTopOfMountedSecret(t *testing.T) {
 			}
 			client := ecs.NewFromConfig(cfg, ECSOptions(PurposeRestore))
 			for range 2 {
-				if _, err := client.ListClusters(testContext(t), &ecs.ListClustersInput{}); err != nil {
+				if _, err := client.ListClusters(t.Context(), &ecs.ListClustersInput{}); err != nil {
 					t.Fatalf("ListClusters: %v", err)
 				}
 			}

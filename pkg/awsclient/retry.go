@@ -50,13 +50,22 @@ func newRetryer(t retryTuning) aws.Retryer {
 	})
 }
 
-// concurrentRevisionLimit recognises ECS's throttling of RegisterTaskDefinition, which it reports as a
-// ClientException rather than a ThrottlingException. The call was refused, so retrying it cannot register twice.
+// concurrentRevisionLimit makes the standard retryer retry ECS's refusal of overlapping registrations in one family
+// (see IsConcurrentRevisionLimit) like throttling. The fault's own RegisterTaskDefinition runs without SDK retries
+// and retries it itself (chaoslib/ecsimage inject.go); this covers any other registration through these clients.
 func concurrentRevisionLimit(err error) aws.Ternary {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ClientException" &&
-		strings.Contains(apiErr.ErrorMessage(), "Too many concurrent attempts") {
+	if IsConcurrentRevisionLimit(err) {
 		return aws.TrueTernary
 	}
 	return aws.UnknownTernary
+}
+
+// IsConcurrentRevisionLimit recognises ECS's refusal of a registration that overlaps another in the same family: a
+// ClientException "Too many concurrent attempts to create a new revision of the specified family." (ECS documents
+// neither; users quote it word for word, e.g. hashicorp/terraform-provider-aws#9777). The call was refused, so
+// retrying it cannot register twice.
+func IsConcurrentRevisionLimit(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ClientException" &&
+		strings.Contains(apiErr.ErrorMessage(), "Too many concurrent attempts to create a new revision")
 }

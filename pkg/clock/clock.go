@@ -21,9 +21,6 @@ type Timer interface {
 	Stop() bool
 }
 
-// Since returns the time elapsed on c since t.
-func Since(c Clock, t time.Time) time.Duration { return c.Now().Sub(t) }
-
 // Sleep waits for d on c, or until done is closed; it reports whether the full duration elapsed.
 func Sleep(c Clock, d time.Duration, done <-chan struct{}) bool {
 	if d <= 0 {

@@ -34,10 +34,21 @@
 // stops launching and, with rollback, starts a new deployment of the last COMPLETED deployment's task
 // definition. Service events use ECS's wording.
 //
+// With SetRegistrationWindow, a RegisterTaskDefinition is in flight for that long on the simulator's clock, and
+// another registration of the same family arriving meanwhile gets ECS's ClientException "Too many concurrent
+// attempts to create a new revision of the specified family." With SetRateLimit (ECSRateLimits), calls are throttled
+// per ECS's buckets, one per action except where ECS shares one (DescribeTasks with DescribeContainerInstances).
+//
 // # Where it simplifies ECS
 //
-//   - No container instances, capacity providers, load balancers or health checks: a task is healthy when
-//     it is RUNNING. A DAEMON service runs desiredCount tasks (1 when unset) as if that were the instance count.
+//   - No capacity providers, load balancers or container health checks: a task is healthy when it is RUNNING
+//     and Timing.HealthCheckGrace has passed (0 by default; 40 s in FargateTiming and EC2Timing, profiles.go).
+//   - Container instances exist only when AddContainerInstances (or SeedSpec.ContainerInstances) registers them:
+//     then EC2 tasks are placed by CPU and memory, with ECS's "unable to place a task" event, and a DAEMON
+//     service runs one task per instance (capacity.go). Without them EC2 capacity is unbounded and a DAEMON
+//     service runs desiredCount tasks (1 when unset) as if that were the instance count.
+//   - BLUE_GREEN, LINEAR and CANARY deployments go through ECS's lifecycle stages with scriptable lifecycle
+//     hooks (SetHookOutcome); traffic is a number, there is no load balancer (strategies.go).
 //   - CODE_DEPLOY and EXTERNAL services get an initial deployment like ECS services so they have tasks;
 //     UpdateService refuses a new task definition for them, as ECS does. Task sets are not modelled.
 //   - A rollback starts fresh tasks of the old revision and drains the old ones, instead of reusing them.
@@ -50,5 +61,6 @@
 //   - Tag rule violations are InvalidParameterException; an empty tag list is accepted (the API model allows it).
 //   - Fault latency is measured on the simulator's clock, like every other duration here.
 //
-// Tests of other packages start it with StartServer and create a steady service with SeedService.
+// Tests of other packages start it with StartServer and create a steady service with SeedService; the demo starts
+// it with Serve (neither links the testing package). Shapes (shapes.go) are the services rehearsals and tests share.
 package ecssim

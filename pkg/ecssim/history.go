@@ -239,6 +239,12 @@ func (s *Simulator) failDeployment(svc *service, dep *deployment, reason, eventT
 		svd.updatedAt = s.now
 	}
 	cb := svc.cfg.DeploymentCircuitBreaker
+	if dep.staged != nil { // blue/green family: traffic goes back to blue, which kept running (strategies.go)
+		if cb != nil && cb.Rollback {
+			s.rollbackStaged(svc, dep, reason)
+		}
+		return
+	}
 	if cb == nil || !cb.Rollback || svc.lastCompleted == nil || svc.lastCompleted == dep {
 		if svd != nil && svd.ongoing() {
 			svd.stoppedAt = timePtr(s.now)

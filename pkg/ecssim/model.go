@@ -12,7 +12,8 @@ type cluster struct {
 	services     map[string]*service
 	serviceOrder []string // creation order, for stable listings
 	tasks        map[string]*task
-	taskOrder    []*task // creation order; purged tasks are removed
+	taskOrder    []*task              // creation order; purged tasks are removed
+	instances    []*containerInstance // EC2 capacity; none means unbounded capacity (see capacity.go)
 }
 
 type service struct {
@@ -64,6 +65,13 @@ type deployment struct {
 	resolveFailures int
 	unresolved      bool
 	ranTask         bool
+	// The strategy and configuration the deployment started with; staged is the lifecycle of a BLUE_GREEN,
+	// LINEAR or CANARY deployment (strategies.go), nil for ROLLING.
+	strategy types.DeploymentStrategy
+	cfg      types.DeploymentConfiguration
+	staged   *stagedDeployment
+	// placementBlocked is set once "unable to place a task" was reported, so the event is not repeated per pass.
+	placementBlocked bool
 }
 
 type task struct {
@@ -84,8 +92,11 @@ type task struct {
 	// why it cannot be pulled.
 	pulled       []string
 	pullFailures []string
-	version      int64
-	gen          int // bumped on every transition so that stale scheduled events do nothing
+	instance     *containerInstance // EC2 placement, nil on Fargate or without registered instances
+	// graceOver is set once the health check grace after RUNNING has passed (Timing.HealthCheckGrace).
+	graceOver bool
+	version   int64
+	gen       int // bumped on every transition so that stale scheduled events do nothing
 
 	createdAt, pullStartedAt, pullStoppedAt, startedAt *time.Time
 	stoppingAt, stoppedAt, executionStoppedAt          *time.Time
@@ -105,9 +116,9 @@ func (t *task) live() bool { return t.lastStatus != statusStopped }
 // active is a task the scheduler wants running.
 func (t *task) active() bool { return t.desiredStatus == statusRunning && t.live() }
 
-// healthy is what minimumHealthyPercent protects: running and not being stopped.
+// healthy is what minimumHealthyPercent protects: running, past its health check grace, and not being stopped.
 func (t *task) healthy() bool {
-	return t.desiredStatus == statusRunning && t.lastStatus == statusRunning
+	return t.desiredStatus == statusRunning && t.lastStatus == statusRunning && t.graceOver
 }
 
 func timePtr(t time.Time) *time.Time { return &t }

@@ -163,9 +163,9 @@ func (s *Simulator) ImageDigest(ref string) string {
 	return s.reg.resolve(ref)
 }
 
-// pullMessage is the reason ECS reports for an image that cannot be pulled.
-func pullMessage(ref string) string {
-	return fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref %s: not found", normaliseImage(ref))
+// pullMessage is the reason ECS reports for an image that cannot be pulled, after the timing's pull attempts.
+func (s *Simulator) pullMessage(ref string) string {
+	return fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried %d time(s): failed to resolve ref %s: not found", s.timing.PullAttempts, normaliseImage(ref))
 }
 
 // containerPull decides, for container i of task t at its pull, which digest it runs or why it cannot:
@@ -183,13 +183,13 @@ func (s *Simulator) containerPull(t *task, i int) (digest, failure string) {
 			if s.reg.exists(image, pinned) {
 				return pinned, ""
 			}
-			return "", pullMessage(pinnedRef(image, pinned))
+			return "", s.pullMessage(pinnedRef(image, pinned))
 		}
 	}
 	if d := s.reg.resolve(image); d != "" {
 		return d, ""
 	}
-	return "", pullMessage(image)
+	return "", s.pullMessage(image)
 }
 
 // pullPlan decides the pull of every container of t: their digests, or nil with the reason of each

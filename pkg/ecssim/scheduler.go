@@ -88,6 +88,10 @@ func (s *Simulator) reconcile(svc *service) {
 		return
 	}
 	primary := svc.deployments[0]
+	if primary.rollout != types.DeploymentRolloutStateCompleted && s.beginStaged(svc, primary) {
+		s.reconcileStaged(svc) // BLUE_GREEN, LINEAR, CANARY: strategies.go
+		return
+	}
 	primary.desired = svc.desired
 	d := int(svc.desired)
 	maxTotal, minHealthy := svc.bounds()
@@ -157,10 +161,16 @@ func (s *Simulator) reconcile(svc *service) {
 		} else {
 			started := make([]*task, 0, launch)
 			for range launch {
-				started = append(started, s.launchTask(svc, primary))
+				t := s.launchTask(svc, primary)
+				if t == nil { // no room on any container instance (capacity.go)
+					break
+				}
+				started = append(started, t)
 			}
-			s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
-			svc.steady = false
+			if len(started) > 0 {
+				s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
+				svc.steady = false
+			}
 		}
 	}
 	s.settle(svc)
@@ -275,7 +285,7 @@ func (s *Simulator) newECSDeployment(svc *service, taskDef, reason string) *depl
 	dep := &deployment{
 		id: s.newDeploymentID(), taskDef: taskDef, status: "PRIMARY", desired: svc.desired,
 		rollout: types.DeploymentRolloutStateInProgress, createdAt: s.now, updatedAt: s.now,
-		launchType: svc.spec.LaunchType,
+		launchType: svc.spec.LaunchType, strategy: svc.cfg.Strategy, cfg: svc.cfg,
 	}
 	dep.reason = reason
 	if reason == "" {
@@ -287,16 +297,21 @@ func (s *Simulator) newECSDeployment(svc *service, taskDef, reason string) *depl
 	return dep
 }
 
-// launchTask places one task of dep and schedules its way through PROVISIONING and PENDING.
+// launchTask places one task of dep and schedules its way through PROVISIONING and PENDING; nil when no container
+// instance has room for it.
 func (s *Simulator) launchTask(svc *service, dep *deployment) *task {
 	td := s.resolveTaskDefinition(dep.taskDef)
+	instance, ok := s.placeOrReport(svc, dep, td)
+	if !ok {
+		return nil
+	}
 	id := s.newTaskID()
 	c := svc.cluster
 	t := &task{
 		id: id, arn: s.arn(fmt.Sprintf("task/%s/%s", c.name, id)), cluster: c, svc: svc, dep: dep, td: td,
 		group: "service:" + svc.name, startedBy: dep.id, launchType: dep.launchType,
 		lastStatus: statusProvisioning, desiredStatus: statusRunning, version: 1,
-		createdAt: timePtr(s.now),
+		createdAt: timePtr(s.now), instance: instance,
 	}
 	for _, cd := range td.ContainerDefinitions {
 		t.containers = append(t.containers, types.Container{
@@ -309,7 +324,7 @@ func (s *Simulator) launchTask(svc *service, dep *deployment) *task {
 	}
 	c.tasks[id] = t
 	c.taskOrder = append(c.taskOrder, t)
-	s.after(t, s.timing.Provisioning, s.toPending)
+	s.after(t, s.provisioningTime(td), s.toPending)
 	return t
 }
 
@@ -342,6 +357,7 @@ func (s *Simulator) toPending(t *task) {
 
 func (s *Simulator) toRunning(t *task) {
 	s.startContainers(t)
+	s.startGrace(t)
 	if dep := t.dep; dep != nil {
 		// types.Deployment.FailedTasks: "Once a service deployment has one or more successfully running
 		// tasks, the failed task count resets to zero and stops being evaluated."

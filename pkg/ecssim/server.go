@@ -65,10 +65,12 @@ type Fault struct {
 	ErrorCount  int           // how many calls get Error; 0 means every call while the fault is set
 }
 
-// RateLimit is a token bucket: Burst calls at once, refilled at PerSecond (simulated time).
+// RateLimit is a token bucket: Burst calls at once, refilled at PerSecond (simulated time). Operations whose limit
+// names the same Bucket draw from one bucket; an empty Bucket is the operation's own.
 type RateLimit struct {
 	Burst     int
 	PerSecond float64
+	Bucket    string
 }
 
 type bucket struct {
@@ -77,22 +79,33 @@ type bucket struct {
 	last   time.Time
 }
 
-// ECSRateLimits are the documented steady rates and bursts of the operations the fault uses, for
-// benchmarks that want ECS's throttling (see "Request throttling for the Amazon ECS API").
+// ECSRateLimits are the documented sustained rates and bursts of the operations the fault and its tests use, for
+// benchmarks that want ECS's throttling ("Request throttling for the Amazon ECS API",
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html: per account and Region, a
+// bucket per action, except that DescribeTasks and DescribeContainerInstances share one, as
+// aws-solutions/workload-discovery-on-aws#355 found).
 func ECSRateLimits() map[string]RateLimit {
+	read := RateLimit{Burst: 100, PerSecond: 20}
+	describeTasks := RateLimit{Burst: 100, PerSecond: 20, Bucket: "DescribeTasks+DescribeContainerInstances"}
 	return map[string]RateLimit{
-		"RegisterTaskDefinition":   {Burst: 20, PerSecond: 1},
-		"DeregisterTaskDefinition": {Burst: 20, PerSecond: 1},
-		"UpdateService":            {Burst: 50, PerSecond: 5},
-		"DescribeServices":         {Burst: 100, PerSecond: 20},
-		"DescribeTaskDefinition":   {Burst: 100, PerSecond: 20},
-		"DescribeTasks":            {Burst: 100, PerSecond: 20},
-		"ListTasks":                {Burst: 100, PerSecond: 20},
+		"RegisterTaskDefinition":     {Burst: 20, PerSecond: 1},
+		"DeregisterTaskDefinition":   {Burst: 20, PerSecond: 1},
+		"UpdateService":              {Burst: 50, PerSecond: 5},
+		"DescribeServices":           read,
+		"DescribeTaskDefinition":     read,
+		"ListTasks":                  read,
+		"ListTaskDefinitions":        read,
+		"DescribeTasks":              describeTasks,
+		"DescribeContainerInstances": describeTasks,
 	}
 }
 
+// sharedBucketKey keeps named buckets in the limits map; no operation name starts with it.
+const sharedBucketKey = "bucket/"
+
 // SetRateLimit enforces a token bucket on operation; "*" is one bucket shared by every operation without
-// its own. A zero RateLimit removes it. Limits are off by default.
+// its own. A limit naming a Bucket that another operation's limit already created joins that bucket. A zero
+// RateLimit removes the operation's limit. Limits are off by default.
 func (s *Simulator) SetRateLimit(operation string, l RateLimit) {
 	s.reqMu.Lock()
 	defer s.reqMu.Unlock()
@@ -100,7 +113,15 @@ func (s *Simulator) SetRateLimit(operation string, l RateLimit) {
 		delete(s.limits, operation)
 		return
 	}
-	s.limits[operation] = &bucket{limit: l, tokens: float64(l.Burst), last: s.clk.Now()}
+	b := &bucket{limit: l, tokens: float64(l.Burst), last: s.clk.Now()}
+	if l.Bucket != "" {
+		if shared := s.limits[sharedBucketKey+l.Bucket]; shared != nil {
+			b = shared
+		} else {
+			s.limits[sharedBucketKey+l.Bucket] = b
+		}
+	}
+	s.limits[operation] = b
 }
 
 // SetFault installs f for operation ("*" for all operations; an operation's own fault wins).
@@ -108,6 +129,13 @@ func (s *Simulator) SetFault(operation string, f Fault) {
 	s.reqMu.Lock()
 	defer s.reqMu.Unlock()
 	s.faults[operation] = &f
+}
+
+// Deny answers every call of operation with AccessDeniedException, as ECS answers credentials whose IAM policy
+// lacks ecs:<operation> (for example the spec's policy, which has no ecs:StopServiceDeployment).
+func (s *Simulator) Deny(operation string) {
+	s.SetFault(operation, Fault{Error: &APIError{Code: "AccessDeniedException",
+		Message: "User: arn:aws:iam::123456789012:user/chaos is not authorized to perform: ecs:" + operation + " on resource: *"}})
 }
 
 // ClearFaults removes every fault (rate limits stay).
@@ -300,7 +328,7 @@ func (s *Simulator) operations() map[string]handler {
 	return map[string]handler{
 		"CreateCluster":              {true, s.createCluster},
 		"DescribeClusters":           {false, s.describeClusters},
-		"RegisterTaskDefinition":     {true, s.registerTaskDefinition},
+		"RegisterTaskDefinition":     {true, s.registerInWindow},
 		"DescribeTaskDefinition":     {false, s.describeTaskDefinition},
 		"DeregisterTaskDefinition":   {true, s.deregisterTaskDefinition},
 		"ListTaskDefinitions":        {false, s.listTaskDefinitions},

@@ -281,8 +281,8 @@ func (s *Simulator) createService(body []byte) (smithy.Serializable, string, *AP
 		tdArn = aws.ToString(td.TaskDefinitionArn)
 	}
 	desired := aws.ToInt32(in.DesiredCount)
-	if daemon && in.DesiredCount == nil {
-		desired = 1 // the simulator has no container instances: a DAEMON service runs one task per "instance"
+	if daemon {
+		desired = daemonCount(c, in.DesiredCount) // one task per container instance (capacity.go)
 	}
 	if spec.LaunchType == "" && len(spec.CapacityProviderStrategy) == 0 {
 		spec.LaunchType = types.LaunchTypeEc2

@@ -37,6 +37,12 @@ type Timing struct {
 	StopDuration     time.Duration // STOPPING -> STOPPED; default 5s
 	LaunchBackoff    time.Duration // first back-off after 3 consecutive launch failures, doubling; default 15s
 	StoppedRetention time.Duration // how long STOPPED tasks stay visible; default 1h
+	// NetworkAttachment is added to PROVISIONING for awsvpc tasks (the ENI); default 0.
+	NetworkAttachment time.Duration
+	// PullAttempts is how many times the agent tried the pull, as CannotPullContainerError says; default 5.
+	PullAttempts int
+	// HealthCheckGrace is how long a RUNNING task waits before it counts as healthy; default 0 (profiles.go).
+	HealthCheckGrace time.Duration
 }
 
 func (t Timing) withDefaults() Timing {
@@ -51,6 +57,9 @@ func (t Timing) withDefaults() Timing {
 	def(&t.StopDuration, 5*time.Second)
 	def(&t.LaunchBackoff, 15*time.Second)
 	def(&t.StoppedRetention, time.Hour)
+	if t.PullAttempts <= 0 {
+		t.PullAttempts = 5
+	}
 	return t
 }
 
@@ -74,6 +83,10 @@ type Simulator struct {
 	reg      *registry
 	tags     map[string][]types.Tag
 	denyTags bool
+	regs     registrations // RegisterTaskDefinition calls in flight per family
+
+	hookOutcomes map[string]HookOutcome // lifecycle hook target ARN -> scripted answer (strategies.go)
+	hookCalls    []HookInvocation
 
 	reqMu    sync.Mutex
 	requests []Request

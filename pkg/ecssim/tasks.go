@@ -132,6 +132,9 @@ func (s *Simulator) renderTask(t *task, withTags bool) types.Task {
 		Containers:       append([]types.Container{}, t.containers...),
 		AvailabilityZone: aws.String(s.region + "a"),
 	}
+	if t.instance != nil {
+		out.ContainerInstanceArn = aws.String(t.instance.arn)
+	}
 	if t.startedBy != "" {
 		out.StartedBy = aws.String(t.startedBy)
 	}

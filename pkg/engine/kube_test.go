@@ -1,7 +1,8 @@
+//go:build integration
+
 package engine_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,13 +31,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	cluster.Stop()
 	os.Exit(code)
-}
-
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // sampleEngine is a ChaosEngine as users write it, with probes for this
@@ -90,7 +84,7 @@ func newEnv(t *testing.T) env {
 	if err := yaml.Unmarshal([]byte(sampleEngine), &obj); err != nil {
 		t.Fatal(err)
 	}
-	_, err = admin.Resource(engine.GVR).Namespace(ns).Create(testContext(t), &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
+	_, err = admin.Resource(engine.GVR).Namespace(ns).Create(t.Context(), &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +95,7 @@ func newEnv(t *testing.T) env {
 // chaosengines.
 func (e env) runnerClient(t *testing.T, verbs ...string) dynamic.Interface {
 	t.Helper()
-	ctx := testContext(t)
+	ctx := t.Context()
 	cs := cluster.Get(t).Clientset(t)
 	name := "runner-" + strings.Join(verbs, "-")
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.namespace},
@@ -127,7 +121,7 @@ func (e env) runnerClient(t *testing.T, verbs ...string) dynamic.Interface {
 func (e env) setState(t *testing.T, state string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"spec":{"engineState":%q}}`, state)
-	_, err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Patch(testContext(t), "nginx-chaos", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Patch(t.Context(), "nginx-chaos", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +129,7 @@ func (e env) setState(t *testing.T, state string) {
 
 func TestGetReadsUIDAndProbes(t *testing.T) {
 	e := newEnv(t)
-	ctx := testContext(t)
+	ctx := t.Context()
 	client := engine.New(e.runnerClient(t, "get"), e.namespace, "nginx-chaos", engine.Options{})
 	got, err := client.Get(ctx, "ecs-invalid-container-image")
 	if err != nil {
@@ -197,7 +191,7 @@ func TestWatchFiresOnStop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			ctx := testContext(t)
+			ctx := t.Context()
 			// 5 s of poll interval pass in 50 ms of wall time.
 			opts := engine.Options{Clock: clock.NewScaled(100), PollInterval: 5 * time.Second}
 			stop := engine.New(e.runnerClient(t, tt.verbs...), e.namespace, "nginx-chaos", opts).Watch(ctx)
@@ -212,7 +206,7 @@ func TestWatchFiresOnStop(t *testing.T) {
 
 func TestWatchFiresWhenDeleted(t *testing.T) {
 	e := newEnv(t)
-	ctx := testContext(t)
+	ctx := t.Context()
 	client := engine.New(e.runnerClient(t, "get", "list", "watch"), e.namespace, "nginx-chaos", engine.Options{Clock: clock.NewScaled(100)})
 	stop := client.Watch(ctx)
 	if err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Delete(ctx, "nginx-chaos", metav1.DeleteOptions{}); err != nil {
@@ -224,6 +218,6 @@ func TestWatchFiresWhenDeleted(t *testing.T) {
 func TestWatchFiresWhenStoppedBeforehand(t *testing.T) {
 	e := newEnv(t)
 	e.setState(t, "stop")
-	stop := engine.New(e.admin, e.namespace, "nginx-chaos", engine.Options{}).Watch(testContext(t))
+	stop := engine.New(e.admin, e.namespace, "nginx-chaos", engine.Options{}).Watch(t.Context())
 	waitClosed(t, stop, "engine stopped before the watch")
 }

@@ -1,3 +1,5 @@
+//go:build integration
+
 package events_test
 
 import (
@@ -34,13 +36,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // fixedClock keeps timestamps predictable; events only read the time.
 type fixedClock struct{ now time.Time }
 
@@ -53,7 +48,7 @@ func namespace(t *testing.T) string {
 
 func eventsAbout(t *testing.T, cs kubernetes.Interface, ns, name string) []corev1.Event {
 	t.Helper()
-	list, err := cs.CoreV1().Events(ns).List(testContext(t), metav1.ListOptions{
+	list, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("involvedObject.name", name).String(),
 	})
 	if err != nil {
@@ -64,7 +59,7 @@ func eventsAbout(t *testing.T, cs kubernetes.Interface, ns, name string) []corev
 }
 
 func TestKubeRecorderDeduplicatesWithCounts(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	ns := namespace(t)
 	cs := cluster.Get(t).Clientset(t)
 	clk := &fixedClock{now: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)}
@@ -115,7 +110,7 @@ func TestKubeRecorderDeduplicatesWithCounts(t *testing.T) {
 }
 
 func TestKubeRecorderOnChaosResultTruncatesLongMessages(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	ns := namespace(t)
 	cs := cluster.Get(t).Clientset(t)
 	rec := events.NewKubeRecorder(dynamicFor(t, cluster.Get(t).Config), events.ChaosResult(ns, "ecs-invalid-container-image", ""), events.Options{})
@@ -133,7 +128,7 @@ func TestKubeRecorderOnChaosResultTruncatesLongMessages(t *testing.T) {
 // refused neither blocks nor panics, logs the failure and reports it from
 // Flush.
 func TestKubeRecorderIsBestEffort(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	ns := namespace(t)
 	forbidden := dynamicFor(t, cluster.Get(t).ConfigFor(cluster.Get(t).TokenFor(t, ns, "no-rights")))
 	logger, hook := logtest.NewNullLogger()
@@ -151,7 +146,7 @@ func TestKubeRecorderIsBestEffort(t *testing.T) {
 // TestKubeRecorderFlushIsBounded points the recorder at an apiserver that
 // accepts connections and never answers; Flush must return by its deadline.
 func TestKubeRecorderFlushIsBounded(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	hung := hangingServer(t)
 	rec := events.NewKubeRecorder(dynamicFor(t, &rest.Config{Host: "http://" + hung}), events.ChaosEngine("ns", "e", ""), events.Options{})
 	rec.Normal(ctx, events.ReasonSummary, "x")
@@ -170,7 +165,7 @@ func TestKubeRecorderFlushIsBounded(t *testing.T) {
 func TestLogRecorder(t *testing.T) {
 	logger, hook := logtest.NewNullLogger()
 	rec := events.LogRecorder{Logger: logger}
-	ctx := testContext(t)
+	ctx := t.Context()
 	rec.Normal(ctx, events.ReasonChaosInject, "injected")
 	rec.Warning(ctx, events.ReasonSummary, "failed")
 	if err := rec.Flush(ctx); err != nil {

@@ -30,7 +30,7 @@ func runCmd(t *testing.T, probe string, deps Deps) Result {
 		deps.Clock = clock.NewScaled(speed)
 	}
 	r := NewRunner(defs, deps)
-	r.PreChaos(testContext(t))
+	r.PreChaos(t.Context())
 	return r.Results()[0]
 }
 

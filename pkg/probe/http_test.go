@@ -46,8 +46,8 @@ func runOnce(t *testing.T, probeJSON string) Result {
 		t.Fatal(err)
 	}
 	r := NewRunner(defs, Deps{Clock: clock.NewScaled(speed)})
-	r.PreChaos(testContext(t))
-	r.PostChaos(testContext(t))
+	r.PreChaos(t.Context())
+	r.PostChaos(t.Context())
 	return r.Results()[0]
 }
 
@@ -123,7 +123,7 @@ func TestHTTPProbeKeepsCallerTransportSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := NewRunner(defs, Deps{Clock: clock.NewScaled(speed), HTTPClient: secure.Client()})
-	r.PreChaos(testContext(t))
+	r.PreChaos(t.Context())
 	if res := r.Results()[0]; res.Verdict != Passed {
 		t.Fatalf("result = %+v", res)
 	}

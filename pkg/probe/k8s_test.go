@@ -1,3 +1,5 @@
+//go:build integration
+
 package probe
 
 import (
@@ -38,7 +40,7 @@ func TestK8sAndSourceProbesAgainstRealAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testContext(t)
+	ctx := t.Context()
 	for _, name := range []string{"app-a", "app-b"} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "web"}}}
 		if _, err := core.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
@@ -170,7 +172,7 @@ func TestKubeProbesWithoutKubernetesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := NewRunner(defs, Deps{Clock: clock.NewScaled(speed)})
-	r.PreChaos(testContext(t))
+	r.PreChaos(t.Context())
 	for _, res := range r.Results() {
 		if res.Verdict != Failed || !strings.Contains(res.Description, "not configured") {
 			t.Errorf("%s: %s %q, want Failed saying Kubernetes is not configured", res.Name, res.Verdict, res.Description)
@@ -199,7 +201,7 @@ func TestParseReadsProbesFromALitmusChaosEngine(t *testing.T) {
 			"experiments": []any{map[string]any{"name": "ecs-invalid-container-image", "spec": map[string]any{"probe": probes}}}},
 	}}
 	gvr := schema.GroupVersionResource{Group: "litmuschaos.io", Version: "v1alpha1", Resource: "chaosengines"}
-	ctx := testContext(t)
+	ctx := t.Context()
 	var stored *unstructured.Unstructured
 	// The CRD may take a moment to be served after it is established.
 	for deadline := time.Now().Add(20 * time.Second); ; {

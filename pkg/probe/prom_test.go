@@ -1,3 +1,5 @@
+//go:build integration
+
 package probe
 
 import (
@@ -27,7 +29,7 @@ func promJSON(name, mode, endpoint, query, criteria, value string) string {
 }
 
 func TestPromProbeAgainstRealPrometheus(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	var pending atomic.Int64
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

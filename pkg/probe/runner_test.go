@@ -126,14 +126,8 @@ func countBetween(ts []time.Time, from, to time.Time) int {
 	return n
 }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestModesRunAtTheirMoments(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv := newRecorder(t, false)
 	c := clock.NewScaled(speed)
 	defs := []Definition{
@@ -181,7 +175,7 @@ func TestModesRunAtTheirMoments(t *testing.T) {
 func TestLoopProbesCatchAnOutageThatSOTAndEOTMiss(t *testing.T) {
 	for _, tls := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tls=%v", tls), func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := t.Context()
 			srv := newRecorder(t, tls)
 			c := clock.NewScaled(speed)
 			defs := []Definition{
@@ -220,7 +214,7 @@ func TestLoopProbesCatchAnOutageThatSOTAndEOTMiss(t *testing.T) {
 }
 
 func TestStopOnFailureRequestsStop(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv := newRecorder(t, false)
 	c := clock.NewScaled(speed)
 	defs := []Definition{
@@ -257,7 +251,7 @@ func TestStopOnFailureRequestsStop(t *testing.T) {
 }
 
 func TestSOTStopOnFailureStopsBeforeChaos(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv := newRecorder(t, false)
 	srv.failing.Store(true)
 	c := clock.NewScaled(speed)
@@ -283,7 +277,7 @@ func TestSOTStopOnFailureStopsBeforeChaos(t *testing.T) {
 }
 
 func TestAttemptsRetryWithInterval(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if calls.Add(1) < 3 {
@@ -314,7 +308,7 @@ func TestAttemptsRetryWithInterval(t *testing.T) {
 }
 
 func TestProbeTimeoutBoundsAnAttempt(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -344,7 +338,7 @@ func TestProbeTimeoutBoundsAnAttempt(t *testing.T) {
 }
 
 func TestLoopStoppedBeforeItsFirstEvaluationFails(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv := newRecorder(t, false)
 	c := clock.NewScaled(speed)
 	late := httpProbe(t, "late", ModeOnChaos, srv.URL, `, "initialDelay": "1h"`)

@@ -2,24 +2,15 @@ package result_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 )
-
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func TestName(t *testing.T) {
 	tests := []struct {
@@ -126,7 +117,7 @@ func TestFileWriterOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := t.Context()
 			path := filepath.Join(t.TempDir(), "result.yaml")
 			w := result.NewFileWriter(path)
 			base := result.ChaosResult{Engine: "e", EngineUID: "uid-1", Experiment: "ecs-invalid-container-image", Namespace: "litmus"}
@@ -176,7 +167,7 @@ func TestFileWriterOutcomes(t *testing.T) {
 }
 
 func TestFileWriterObjectShape(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "result.yaml")
 	w := result.NewFileWriter(path)
 	r := result.ChaosResult{
@@ -214,7 +205,7 @@ func TestFileWriterObjectShape(t *testing.T) {
 }
 
 func TestFileWriterKeepsHistoryAcrossWriters(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "result.yaml")
 	for run := 0; run < 3; run++ {
 		w := result.NewFileWriter(path)
@@ -248,7 +239,7 @@ func TestFileWriterKeepsHistoryAcrossWriters(t *testing.T) {
 }
 
 func TestStreamWriterWritesOneFinalDocument(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	var out bytes.Buffer
 	w := result.NewStreamWriter(&out)
 	r := result.ChaosResult{Experiment: "ecs-invalid-container-image"}
@@ -278,7 +269,7 @@ func TestStreamWriterWritesOneFinalDocument(t *testing.T) {
 }
 
 func TestWritersRejectInvalidResults(t *testing.T) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	tests := []struct {
 		name string
 		r    *result.ChaosResult

@@ -32,11 +32,6 @@ func WithConflictBackoff(b wait.Backoff) KubeOption {
 	return func(w *kubeWriter) { w.backoff = b }
 }
 
-// WithFieldManager sets the field manager recorded on writes.
-func WithFieldManager(name string) KubeOption {
-	return func(w *kubeWriter) { w.fieldManager = name }
-}
-
 // NewKubeWriter writes ChaosResults through the dynamic client into
 // namespace (unless the ChaosResult names its own).
 //

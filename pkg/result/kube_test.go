@@ -1,3 +1,5 @@
+//go:build integration
+
 package result_test
 
 import (
@@ -106,7 +108,7 @@ func newEnv(t *testing.T, variant string) env {
 	c := clusters[variant].Get(t)
 	ns := c.Namespace(t)
 
-	ctx := testContext(t)
+	ctx := t.Context()
 	cs := c.Clientset(t)
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "chaos-runner", Namespace: ns}, Rules: runnerRules}
 	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
@@ -133,7 +135,7 @@ func newEnv(t *testing.T, variant string) env {
 
 func (e env) get(t *testing.T, name string) (result.Stored, *unstructured.Unstructured) {
 	t.Helper()
-	obj, err := e.admin.Resource(result.GVR).Namespace(e.namespace).Get(testContext(t), name, metav1.GetOptions{})
+	obj, err := e.admin.Resource(result.GVR).Namespace(e.namespace).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func (e env) createEngine(t *testing.T, name string) string {
 			"experiments":         []any{map[string]any{"name": "ecs-invalid-container-image"}},
 		},
 	}}
-	created, err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Create(testContext(t), obj, metav1.CreateOptions{})
+	created, err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Create(t.Context(), obj, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +182,7 @@ func services(status result.ChaosStatus, names ...string) []result.Target {
 
 func TestKubeWriterPassingRun(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		uid := e.createEngine(t, "nginx-chaos")
 		w := result.NewKubeWriter(e.runner, e.namespace)
 		r := result.ChaosResult{Engine: "nginx-chaos", EngineUID: uid, Experiment: "ecs-invalid-container-image",
@@ -242,7 +244,7 @@ func TestKubeWriterPassingRun(t *testing.T) {
 
 func TestKubeWriterFailingRunEndsInError(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		w := result.NewKubeWriter(e.runner, e.namespace)
 		r := result.ChaosResult{Experiment: "ecs-invalid-container-image"}
 		if err := w.Start(ctx, &r); err != nil {
@@ -278,7 +280,7 @@ func TestKubeWriterFailingRunEndsInError(t *testing.T) {
 
 func TestKubeWriterStoppedRun(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		w := result.NewKubeWriter(e.runner, e.namespace)
 		r := result.ChaosResult{Engine: "e", Experiment: "ecs-invalid-container-image", Instance: "i1", Targets: services(result.ChaosInjected, "svc-a")}
 		if err := w.Start(ctx, &r); err != nil {
@@ -298,7 +300,7 @@ func TestKubeWriterStoppedRun(t *testing.T) {
 
 func TestKubeWriterRerunsKeepHistory(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		for run := 1; run <= 3; run++ {
 			w := result.NewKubeWriter(e.runner, e.namespace)
 			r := result.ChaosResult{Experiment: "ecs-invalid-container-image", Targets: services(result.ChaosTargeted, fmt.Sprintf("svc-%d", run))}
@@ -327,7 +329,7 @@ func TestKubeWriterRerunsKeepHistory(t *testing.T) {
 
 func TestKubeWritersRacingLoseNoUpdate(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		const writers, runs = 2, 8
 		var wg sync.WaitGroup
 		errs := make(chan error, writers*runs*3)
@@ -371,7 +373,7 @@ func TestKubeWritersRacingLoseNoUpdate(t *testing.T) {
 
 func TestKubeWriterKeepsFieldsItDoesNotOwn(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, e env) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		w := result.NewKubeWriter(e.runner, e.namespace)
 		r := result.ChaosResult{Experiment: "ecs-invalid-container-image"}
 		if err := w.Start(ctx, &r); err != nil {
@@ -407,7 +409,7 @@ func TestKubeWriterWithoutPermissionFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = result.NewKubeWriter(client, e.namespace).Start(testContext(t), &result.ChaosResult{Experiment: "x"})
+	err = result.NewKubeWriter(client, e.namespace).Start(t.Context(), &result.ChaosResult{Experiment: "x"})
 	if err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Errorf("err = %v, want forbidden", err)
 	}

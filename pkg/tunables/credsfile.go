@@ -29,16 +29,20 @@ func (l *loader) credentialsFile(secret, path, profile string) {
 		l.problems.add(envAuthenticationSecret, where+" is empty", ruleCredentialsFile)
 		return
 	}
-	profiles, ok := parseProfiles(string(data))
-	if !ok || !anyUsable(profiles) {
-		l.problems.add(envAuthenticationSecret, where+" is not an AWS credentials file", ruleCredentialsFile)
-		return
-	}
+	profiles, hidden, ok := parseProfiles(string(data))
 	selected, byName := profile, "the selected profile"
 	if selected == "" {
 		selected, byName = "default", "the default profile"
 	}
 	keys, found := profiles[selected]
+	switch {
+	case ok && hidden != "" && (hidden == selected && !found || !anyUsable(profiles)):
+		l.problems.add(envAuthenticationSecret, where+" starts with a UTF-8 byte-order mark, which hides its first profile header from the AWS SDK (the keys under it belong to no profile); save the file as UTF-8 without a byte-order mark", ruleCredentialsFile)
+		return
+	case !ok || !anyUsable(profiles):
+		l.problems.add(envAuthenticationSecret, where+" is not an AWS credentials file", ruleCredentialsFile)
+		return
+	}
 	switch {
 	case !found && profile == "":
 		l.problems.add(envProfile, "is not set and "+where+" has no [default] profile", ruleProfile)
@@ -50,19 +54,36 @@ func (l *loader) credentialsFile(secret, path, profile string) {
 	}
 }
 
+// utf8BOM is the byte-order mark some Windows editors put at the start of a UTF-8 file.
+const utf8BOM = "\ufeff"
+
 // parseProfiles reads the profile sections of a credentials file and the keys each holds (names only; values
 // are dropped as soon as they are seen). It reports false when the text is not INI at all.
-func parseProfiles(text string) (map[string]map[string]bool, bool) {
-	profiles := map[string]map[string]bool{}
+//
+// A file that starts with a UTF-8 byte-order mark is read as the SDK reads it: the SDK's ini tokenizer
+// (aws-sdk-go-v2 config/internal/ini/tokenize.go) trims only ASCII white space, so the first line, BOM and all,
+// is neither a section header nor a property and is skipped; when it was a header, the keys under it belong to
+// no profile until the next header. hidden names the section whose header the BOM hid that way.
+func parseProfiles(text string) (profiles map[string]map[string]bool, hidden string, ok bool) {
+	profiles = map[string]map[string]bool{}
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if first, bom := strings.CutPrefix(lines[0], utf8BOM); bom {
+		if trimmed := strings.TrimSpace(first); strings.HasPrefix(trimmed, "[") {
+			if end := strings.IndexByte(trimmed, ']'); end > 0 {
+				hidden = strings.TrimSpace(trimmed[1:end])
+			}
+		}
+		lines = lines[1:]
+	}
 	var current map[string]bool
-	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+	for _, line := range lines {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case trimmed == "" || trimmed[0] == '#' || trimmed[0] == ';':
 		case trimmed[0] == '[':
 			end := strings.IndexByte(trimmed, ']')
 			if end < 0 {
-				return nil, false
+				return nil, hidden, false
 			}
 			name := strings.TrimSpace(trimmed[1:end])
 			// The SDK ignores "[profile x]" and "[sso-session x]" sections in a credentials file: they are not
@@ -80,14 +101,14 @@ func parseProfiles(text string) (map[string]map[string]bool, bool) {
 		default:
 			eq := strings.IndexByte(trimmed, '=')
 			if eq <= 0 {
-				return nil, false
+				return nil, hidden, false
 			}
 			if current != nil && strings.TrimSpace(trimmed[eq+1:]) != "" {
 				current[strings.ToLower(strings.TrimSpace(trimmed[:eq]))] = true
 			}
 		}
 	}
-	return profiles, true
+	return profiles, hidden, true
 }
 
 // usable reports whether a profile's keys give the SDK a way to obtain credentials without falling through to

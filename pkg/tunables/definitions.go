@@ -33,6 +33,7 @@ const (
 	envJobUID                 = "JOB_UID"
 	envProbesFile             = "PROBES_FILE"
 	envResultFile             = "RESULT_FILE"
+	envReportFile             = "REPORT_FILE"
 	envLogLevel               = "LOG_LEVEL"
 	envLogFormat              = "LOG_FORMAT"
 	envExpectRollbackWithin   = "EXPECT_ROLLBACK_WITHIN"
@@ -119,6 +120,7 @@ func Definitions() []Definition {
 		{envJobUID, `""`, ruleJobUID, "Uid of the Job running this pod (the shipped manifests set it from the pod's controller-uid label): a retried pod of the same Job never injects again."},
 		{envProbesFile, `""`, ruleProbesFile, "Resilience probes as YAML when no ChaosEngine holds them."},
 		{envResultFile, "stdout", "a file path", "Where the ChaosResult is written when no Kubernetes API is configured."},
+		{envReportFile, `""`, "empty or a file path", "Also write the run's one-file HTML report here (see experiment report), beside the result."},
 		{envLogLevel, "info", ruleLogLevel, "logrus level (case-insensitive)."},
 		{envLogFormat, "text", ruleLogFormat, "json for log shippers."},
 		{envExpectRollbackWithin, `""`, ruleRollbackWithin, "Expectation: ECS rolls the service back by itself (circuit breaker or alarms) within this many seconds of the injection."},

@@ -65,6 +65,8 @@ type Config struct {
 	ProbesFile string
 	// ResultFile is empty when the result goes to stdout.
 	ResultFile string
+	// ReportFile, when set, is where the run writes its HTML report.
+	ReportFile string
 	// LogLevel is lower-case and accepted by logrus.ParseLevel.
 	LogLevel  string
 	LogFormat string
@@ -176,6 +178,7 @@ func (l *loader) load() Config {
 		PodName:              l.get(envPodName),
 		ProbesFile:           l.get(envProbesFile),
 		ResultFile:           l.get(envResultFile),
+		ReportFile:           l.get(envReportFile),
 	}
 	c.Region = l.region()
 	c.ClusterName = l.cluster(c.Region)

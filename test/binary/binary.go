@@ -129,3 +129,10 @@ func Main(m *testing.M, pkg string, use func(path string)) int {
 	use(path)
 	return m.Run()
 }
+
+// Deadline is a context for one step of a test: cancelled after d or when the test ends.
+func Deadline(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -67,6 +70,17 @@ type observations struct {
 
 	byFamilyNewestInactive *types.TaskDefinition // family described after rev3 was registered and deregistered
 	updateToInactiveErr    error                 // UpdateService back to INACTIVE rev1
+
+	// The service deployment API, after the update to revision 2 (the fault's evidence and restore method).
+	listDeployments       *ecs.ListServiceDeploymentsOutput
+	listDeploymentsErr    error
+	describeDeployment    *ecs.DescribeServiceDeploymentsOutput // the service's currentServiceDeployment
+	describeDeploymentErr error
+	describeRevision      *ecs.DescribeServiceRevisionsOutput // that deployment's target revision
+	describeRevisionErr   error
+	stopDeployment        *ecs.StopServiceDeploymentOutput // ROLLBACK of that deployment
+	stopDeploymentErr     error
+	afterStop             *ecs.DescribeServiceDeploymentsOutput
 }
 
 func (o *observations) taskDefinitionARN(revision int) string {
@@ -285,6 +299,84 @@ var expectations = []expectation{
 			return nil
 		},
 	},
+	{
+		behaviour: "DescribeServices currentServiceDeployment",
+		awsSays:   "the ARN of the service's current service deployment: the one UpdateService started (types.Service.CurrentServiceDeployment)",
+		check: func(o *observations) error {
+			if arn := aws.ToString(o.describedAfterUpdate.CurrentServiceDeployment); !strings.Contains(arn, ":service-deployment/") {
+				return fmt.Errorf("currentServiceDeployment %q", arn)
+			}
+			return nil
+		},
+	},
+	{
+		behaviour: "ListServiceDeployments",
+		awsSays:   "lists the service's deployments, the creation's and the update's, the current one among them (ListServiceDeployments, ECS API Reference)",
+		check: func(o *observations) error {
+			if o.listDeploymentsErr != nil {
+				return o.listDeploymentsErr
+			}
+			current := aws.ToString(o.describedAfterUpdate.CurrentServiceDeployment)
+			if len(o.listDeployments.ServiceDeployments) < 2 || !slices.ContainsFunc(o.listDeployments.ServiceDeployments,
+				func(d types.ServiceDeploymentBrief) bool { return aws.ToString(d.ServiceDeploymentArn) == current }) {
+				return fmt.Errorf("%d deployments, current %s among them: no", len(o.listDeployments.ServiceDeployments), current)
+			}
+			return nil
+		},
+	},
+	{
+		behaviour: "DescribeServiceDeployments",
+		awsSays:   "describes the deployment by ARN: its service, its target service revision, an ongoing status (IN_PROGRESS or PENDING) right after the update",
+		check: func(o *observations) error {
+			if o.describeDeploymentErr != nil {
+				return o.describeDeploymentErr
+			}
+			if len(o.describeDeployment.ServiceDeployments) != 1 {
+				return fmt.Errorf("%d deployments, failures %v", len(o.describeDeployment.ServiceDeployments), o.describeDeployment.Failures)
+			}
+			d := o.describeDeployment.ServiceDeployments[0]
+			if aws.ToString(d.ServiceArn) != aws.ToString(o.describedAfterUpdate.ServiceArn) || d.TargetServiceRevision == nil ||
+				(d.Status != types.ServiceDeploymentStatusInProgress && d.Status != types.ServiceDeploymentStatusPending) {
+				return fmt.Errorf("service %s target %v status %s", aws.ToString(d.ServiceArn), d.TargetServiceRevision, d.Status)
+			}
+			return nil
+		},
+	},
+	{
+		behaviour: "DescribeServiceRevisions",
+		awsSays:   "describes the service revision by ARN: the task definition it deploys (revision 2)",
+		check: func(o *observations) error {
+			if o.describeRevisionErr != nil {
+				return o.describeRevisionErr
+			}
+			if len(o.describeRevision.ServiceRevisions) != 1 || aws.ToString(o.describeRevision.ServiceRevisions[0].TaskDefinition) != o.taskDefinitionARN(2) {
+				return fmt.Errorf("revisions %d, failures %v", len(o.describeRevision.ServiceRevisions), o.describeRevision.Failures)
+			}
+			return nil
+		},
+	},
+	{
+		behaviour: "StopServiceDeployment ROLLBACK",
+		awsSays: "an ongoing deployment is rolled back to the previous service revision: the answer names it, and it is then ROLLBACK_REQUESTED, " +
+			"ROLLBACK_IN_PROGRESS or ROLLBACK_SUCCESSFUL; or, in a state that does not allow it, ConflictException (StopServiceDeployment errors, " +
+			"ECS API Reference; here the creation's deployment never completed, so there may be no previous revision to return to)",
+		check: func(o *observations) error {
+			var apiErr smithy.APIError
+			if errors.As(o.stopDeploymentErr, &apiErr) && apiErr.ErrorCode() == "ConflictException" {
+				return nil
+			}
+			if o.stopDeploymentErr != nil {
+				return o.stopDeploymentErr
+			}
+			if got, want := aws.ToString(o.stopDeployment.ServiceDeploymentArn), aws.ToString(o.describedAfterUpdate.CurrentServiceDeployment); got != want {
+				return fmt.Errorf("answer names %s, want %s", got, want)
+			}
+			if o.afterStop == nil || len(o.afterStop.ServiceDeployments) != 1 || !strings.HasPrefix(string(o.afterStop.ServiceDeployments[0].Status), "ROLLBACK_") {
+				return fmt.Errorf("after the stop: %+v", o.afterStop)
+			}
+			return nil
+		},
+	},
 }
 
 // motoDifferences are moto 5.x's departures from the expectations above, read in moto/ecs/models.py and
@@ -399,6 +491,55 @@ var motoDifferences = []knownDifference{
 			return nil
 		},
 	},
+	{
+		behaviour: "DescribeServices currentServiceDeployment",
+		awsSays:   "set",
+		motoDoes:  "never sets currentServiceDeployment",
+		check: func(o *observations) error {
+			if o.describedAfterUpdate.CurrentServiceDeployment != nil {
+				return fmt.Errorf("currentServiceDeployment %s", aws.ToString(o.describedAfterUpdate.CurrentServiceDeployment))
+			}
+			return nil
+		},
+	},
+	{
+		behaviour: "ListServiceDeployments",
+		awsSays:   "implemented",
+		motoDoes:  "not implemented: HTTP 500 with an HTML page (NotImplementedError in moto_server's log), which the SDK retries and then reports as an error",
+		check:     func(o *observations) error { return wantNotImplemented(o.listDeploymentsErr) },
+	},
+	{
+		behaviour: "DescribeServiceDeployments",
+		awsSays:   "implemented",
+		motoDoes:  "not implemented: HTTP 500 with an HTML page (NotImplementedError in moto_server's log), which the SDK retries and then reports as an error",
+		check:     func(o *observations) error { return wantNotImplemented(o.describeDeploymentErr) },
+	},
+	{
+		behaviour: "DescribeServiceRevisions",
+		awsSays:   "implemented",
+		motoDoes:  "not implemented: HTTP 500 with an HTML page (NotImplementedError in moto_server's log), which the SDK retries and then reports as an error",
+		check:     func(o *observations) error { return wantNotImplemented(o.describeRevisionErr) },
+	},
+	{
+		behaviour: "StopServiceDeployment ROLLBACK",
+		awsSays:   "implemented",
+		motoDoes:  "not implemented: HTTP 500 with an HTML page (NotImplementedError in moto_server's log), which the SDK retries and then reports as an error",
+		check:     func(o *observations) error { return wantNotImplemented(o.stopDeploymentErr) },
+	},
+}
+
+// wantNotImplemented checks moto's answer to an operation it lacks: HTTP 500, a body that is not the JSON
+// protocol's error (the SDK cannot read an error code from it).
+func wantNotImplemented(err error) error {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
+		return fmt.Errorf("err = %v, want HTTP 500", err)
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() != "UnknownError" {
+		return fmt.Errorf("error code %q, want none the JSON protocol can read", apiErr.ErrorCode())
+	}
+	return nil
 }
 
 // TestECSContract runs one scenario against every target and holds each to the AWS documentation, with
@@ -522,6 +663,32 @@ func runScenario(ctx context.Context, t *testing.T, client *ecs.Client, region, 
 	o.updated = updated.Service
 	o.describedAfterUpdate = describeService(ctx, t, client)
 
+	// The service deployment API on the update to revision 2, while it is under way (the fault reads and stops the
+	// chaos deployment at that point); the rollback takes the service back to revision 1.
+	o.listDeployments, o.listDeploymentsErr = client.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(clusterName), Service: aws.String(serviceName),
+	})
+	deployment := aws.ToString(o.describedAfterUpdate.CurrentServiceDeployment)
+	if deployment == "" { // moto sets none: a well-formed ARN still shows how it answers
+		deployment = fmt.Sprintf("arn:aws:ecs:%s:%s:service-deployment/%s/%s/0123456789abcdef", region, account, clusterName, serviceName)
+	}
+	o.describeDeployment, o.describeDeploymentErr = client.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
+		ServiceDeploymentArns: []string{deployment},
+	})
+	revision := fmt.Sprintf("arn:aws:ecs:%s:%s:service-revision/%s/%s/0123456789abcdef", region, account, clusterName, serviceName)
+	if o.describeDeploymentErr == nil && len(o.describeDeployment.ServiceDeployments) == 1 && o.describeDeployment.ServiceDeployments[0].TargetServiceRevision != nil {
+		revision = aws.ToString(o.describeDeployment.ServiceDeployments[0].TargetServiceRevision.Arn)
+	}
+	o.describeRevision, o.describeRevisionErr = client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{
+		ServiceRevisionArns: []string{revision},
+	})
+	o.stopDeployment, o.stopDeploymentErr = client.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(deployment), StopType: types.StopServiceDeploymentStopTypeRollback,
+	})
+	if o.stopDeploymentErr == nil {
+		o.afterStop, _ = client.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{deployment}})
+	}
+
 	o.byFamily = describeTaskDefinition(ctx, t, client, family, true)
 	o.byARN = describeTaskDefinition(ctx, t, client, aws.ToString(o.rev1.TaskDefinitionArn), true)
 	o.byARNWithoutTag = describeTaskDefinition(ctx, t, client, aws.ToString(o.rev1.TaskDefinitionArn), false)
@@ -549,6 +716,7 @@ func runScenario(ctx context.Context, t *testing.T, client *ecs.Client, region, 
 	_, o.updateToInactiveErr = client.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster: aws.String(clusterName), Service: aws.String(serviceName), TaskDefinition: o.rev1.TaskDefinitionArn,
 	})
+
 	return o
 }
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -83,6 +82,9 @@ func newFixture(t *testing.T) *fixture {
 func newFixtureWith(t *testing.T, dc *types.DeploymentConfiguration) *fixture {
 	t.Helper()
 	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
+	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
+	sim.Deny("StopServiceDeployment")
 	signers := &signingRecorder{next: sim.Handler()}
 	server := httptest.NewServer(signers)
 	t.Cleanup(func() {
@@ -90,7 +92,7 @@ func newFixtureWith(t *testing.T, dc *types.DeploymentConfiguration) *fixture {
 		server.Close()
 	})
 	sim.AddImage(originalImage, "")
-	ctx := testContext(t, 30*time.Second)
+	ctx := binary.Deadline(t, 30*time.Second)
 	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
 		Cluster: clusterName, Service: serviceName, Family: family, Image: originalImage,
 		DesiredCount: desiredTasks, DeploymentConfiguration: dc,
@@ -167,7 +169,7 @@ func (f *fixture) env(t *testing.T, overrides map[string]string) map[string]stri
 
 func (f *fixture) service(t *testing.T) types.Service {
 	t.Helper()
-	ctx := testContext(t, 10*time.Second)
+	ctx := binary.Deadline(t, 10*time.Second)
 	out, err := f.client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
 	if err != nil || len(out.Services) != 1 {
 		t.Fatalf("describe service %s: %v (%d services)", serviceName, err, len(out.Services))
@@ -178,7 +180,7 @@ func (f *fixture) service(t *testing.T) types.Service {
 // revisions returns the status of every revision of the family, by ARN.
 func (f *fixture) revisions(t *testing.T) map[string]types.TaskDefinitionStatus {
 	t.Helper()
-	ctx := testContext(t, 10*time.Second)
+	ctx := binary.Deadline(t, 10*time.Second)
 	got := map[string]types.TaskDefinitionStatus{}
 	for _, status := range []types.TaskDefinitionStatus{types.TaskDefinitionStatusActive, types.TaskDefinitionStatusInactive} {
 		out, err := f.client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: status})
@@ -276,12 +278,6 @@ func runExperiment(t *testing.T, env map[string]string, args ...string) (*proces
 	t.Helper()
 	p := start(t, env, args...)
 	return p, p.Wait(t)
-}
-
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // chaosResult is the part of the Litmus ChaosResult these tests read, decoded independently of pkg/result so

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -105,7 +106,7 @@ func (e *env) restoreStartedAt(t *testing.T) time.Time {
 func (e *env) stopEngine(t *testing.T) time.Time {
 	t.Helper()
 	patch := []byte(`{"spec":{"engineState":"stop"}}`)
-	if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Patch(testContext(t, 10*time.Second), engineName,
+	if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Patch(binary.Deadline(t, 10*time.Second), engineName,
 		types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatalf("set engineState stop: %v", err)
 	}
@@ -162,7 +163,7 @@ func TestMissingChaosEngineIsRecordedAsError(t *testing.T) {
 	if n := len(e.sim.Requests()); n != 0 {
 		t.Errorf("%d ECS calls without an engine, want none", n)
 	}
-	r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
+	r, found, err := e.getResult(binary.Deadline(t, 10*time.Second), engineResultName)
 	if err != nil || !found {
 		t.Fatalf("no ChaosResult %s (found %v, %v): the failed run is invisible in Kubernetes; log:\n%s", engineResultName, found, err, p.Stderr.String())
 	}
@@ -205,7 +206,7 @@ func TestBadChaosEngineChangesNothing(t *testing.T) {
 				"spec": map[string]any{"engineState": tc.state, "chaosServiceAccount": "ecs-invalid-container-image-sa",
 					"experiments": []any{map[string]any{"name": experimentName, "spec": spec}}},
 			}}
-			if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(testContext(t, 10*time.Second), obj, metav1.CreateOptions{}); err != nil {
+			if _, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(binary.Deadline(t, 10*time.Second), obj, metav1.CreateOptions{}); err != nil {
 				t.Fatalf("create ChaosEngine: %v", err)
 			}
 			p, code := run(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"CHAOSENGINE": engineName}))
@@ -218,7 +219,7 @@ func TestBadChaosEngineChangesNothing(t *testing.T) {
 			if !strings.Contains(p.Stderr.String(), tc.want) {
 				t.Errorf("the log does not say %q:\n%s", tc.want, p.Stderr.String())
 			}
-			r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
+			r, found, err := e.getResult(binary.Deadline(t, 10*time.Second), engineResultName)
 			if err != nil || !found {
 				t.Fatalf("no ChaosResult (found %v, %v)", found, err)
 			}

@@ -91,8 +91,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("dynamic client: %v", err)
 	}
 	sim, client, url := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
+	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
+	sim.Deny("StopServiceDeployment")
 	sim.AddImage(originalImage, "")
-	ctx := testContext(t, 30*time.Second)
+	ctx := binary.Deadline(t, 30*time.Second)
 	if _, err := sim.SeedService(ctx, client, ecssim.SeedSpec{
 		Cluster: clusterName, Service: serviceName, Family: family, Image: originalImage, DesiredCount: desiredTasks,
 		DeploymentConfiguration: &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)},
@@ -159,7 +162,7 @@ func (e *env) childEnv(t *testing.T, kubeconfig string, overrides map[string]str
 
 func (e *env) service(t *testing.T) types.Service {
 	t.Helper()
-	ctx := testContext(t, 10*time.Second)
+	ctx := binary.Deadline(t, 10*time.Second)
 	out, err := e.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
 	if err != nil || len(out.Services) != 1 {
 		t.Fatalf("describe service %s: %v", serviceName, err)
@@ -174,7 +177,7 @@ func (e *env) assertRestored(t *testing.T) {
 	if got, want := aws.ToString(e.service(t).TaskDefinition), aws.ToString(e.original.TaskDefinition); got != want {
 		t.Errorf("service runs %s, want the original %s", got, want)
 	}
-	ctx := testContext(t, 10*time.Second)
+	ctx := binary.Deadline(t, 10*time.Second)
 	chaos := 0
 	for _, status := range []types.TaskDefinitionStatus{types.TaskDefinitionStatusActive, types.TaskDefinitionStatusInactive} {
 		out, err := e.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: status})
@@ -240,7 +243,7 @@ func (e *env) createEngine(t *testing.T, name string) string {
 			"experiments":         []any{map[string]any{"name": experimentName, "spec": map[string]any{"components": map[string]any{}}}},
 		},
 	}}
-	created, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(testContext(t, 10*time.Second), obj, metav1.CreateOptions{})
+	created, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(binary.Deadline(t, 10*time.Second), obj, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create ChaosEngine %s: %v", name, err)
 	}
@@ -317,7 +320,7 @@ func (e *env) getResult(ctx context.Context, name string) (r chaosResult, found 
 
 func (e *env) mustResult(t *testing.T, name string) chaosResult {
 	t.Helper()
-	r, found, err := e.getResult(testContext(t, 10*time.Second), name)
+	r, found, err := e.getResult(binary.Deadline(t, 10*time.Second), name)
 	if err != nil || !found {
 		t.Fatalf("ChaosResult %s/%s: found %v, %v", e.namespace, name, found, err)
 	}
@@ -327,7 +330,7 @@ func (e *env) mustResult(t *testing.T, name string) chaosResult {
 // rawResult returns the stored ChaosResult as JSON, for checks on everything it holds.
 func (e *env) rawResult(t *testing.T, name string) string {
 	t.Helper()
-	obj, err := e.admin.Resource(chaosResultsGVR).Namespace(e.namespace).Get(testContext(t, 10*time.Second), name, metav1.GetOptions{})
+	obj, err := e.admin.Resource(chaosResultsGVR).Namespace(e.namespace).Get(binary.Deadline(t, 10*time.Second), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("read ChaosResult %s: %v", name, err)
 	}
@@ -390,7 +393,7 @@ type kubeEvent struct {
 // eventsAbout lists the namespace's events whose involvedObject has the given kind and name.
 func (e *env) eventsAbout(t *testing.T, kind, name string) []kubeEvent {
 	t.Helper()
-	list, err := e.admin.Resource(eventsGVR).Namespace(e.namespace).List(testContext(t, 10*time.Second), metav1.ListOptions{})
+	list, err := e.admin.Resource(eventsGVR).Namespace(e.namespace).List(binary.Deadline(t, 10*time.Second), metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("list events: %v", err)
 	}
@@ -436,12 +439,6 @@ func run(t *testing.T, vars map[string]string) (*process, int) {
 	t.Helper()
 	p := start(t, vars)
 	return p, p.Wait(t)
-}
-
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // await waits for c or fails the test after d.

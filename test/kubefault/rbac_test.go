@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,7 +39,7 @@ func (e *env) applyRBAC(t *testing.T, change rbacChange) string {
 	if err != nil {
 		t.Fatalf("read the shipped RBAC: %v", err)
 	}
-	ctx := testContext(t, 30*time.Second)
+	ctx := binary.Deadline(t, 30*time.Second)
 	var granted []authorizationv1.ResourceAttributes
 	for _, doc := range strings.Split("\n"+string(data), "\n---\n") {
 		obj := &unstructured.Unstructured{}
@@ -144,7 +145,7 @@ func (e *env) awaitAuthorized(t *testing.T, granted []authorizationv1.ResourceAt
 	t.Helper()
 	reviews := e.kube.Clientset(t).AuthorizationV1().SubjectAccessReviews()
 	user := "system:serviceaccount:" + e.namespace + ":" + serviceAccount
-	ctx := testContext(t, 20*time.Second)
+	ctx := binary.Deadline(t, 20*time.Second)
 	for _, attrs := range granted {
 		for {
 			review, err := reviews.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
@@ -180,7 +181,7 @@ func (e *env) runAsServiceAccount(t *testing.T, kubeconfig string) rbacRun {
 	p, code := run(t, e.childEnv(t, kubeconfig, map[string]string{
 		"CHAOSENGINE": engineName, "TOTAL_CHAOS_DURATION": "4", "CHAOS_INTERVAL": "2",
 	}))
-	r, found, err := e.getResult(testContext(t, 10*time.Second), engineResultName)
+	r, found, err := e.getResult(binary.Deadline(t, 10*time.Second), engineResultName)
 	if err != nil {
 		t.Fatalf("read the ChaosResult: %v", err)
 	}
@@ -212,7 +213,7 @@ func (e *env) assertFullEffect(t *testing.T, got rbacRun) {
 
 func (e *env) engineUID(t *testing.T) string {
 	t.Helper()
-	obj, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Get(testContext(t, 10*time.Second), engineName, metav1.GetOptions{})
+	obj, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Get(binary.Deadline(t, 10*time.Second), engineName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("read the ChaosEngine: %v", err)
 	}

@@ -181,7 +181,7 @@ func TestServer(t *testing.T) {
 	cfg := srv.AWSConfig(t)
 
 	t.Run("reset drops resources", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		client := ecs.NewFromConfig(cfg)
 		if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("c1")}); err != nil {
@@ -198,7 +198,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("tasks decode through the proxy and not without it", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		client := ecs.NewFromConfig(cfg)
 		taskArn := runOneTask(ctx, t, client)
@@ -223,7 +223,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("sts assume role and web identity", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		const role = "arn:aws:iam::123456789012:role/chaos"
 		assumed := cfg.Copy()
@@ -250,7 +250,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("cloudwatch needs the query protocol", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		cbor := cloudwatch.NewFromConfig(cfg)
 		if _, err := cbor.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{}); err == nil {
@@ -282,7 +282,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("iam enforcement checks only the called action", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:RegisterTaskDefinition","ecs:DescribeTaskDefinition"],"Resource":"*"}]}`
 		keys := srv.CreateIAMUser(ctx, t, "chaos", policy)
@@ -321,7 +321,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("iam enforcement with an assumed role checks trust and role policies", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		keys := srv.CreateIAMUser(ctx, t, "runner",
 			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
@@ -378,10 +378,4 @@ func runOneTask(ctx context.Context, t *testing.T, client *ecs.Client) string {
 		t.Fatalf("RunTask through the proxy: %v", err)
 	}
 	return aws.ToString(run.Tasks[0].TaskArn)
-}
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }

@@ -18,7 +18,7 @@ import (
 // testAlarms checks EXPECT_ALARMS' watcher against moto's CloudWatch: an alarm that goes to ALARM during the watch is
 // reported with its time, one that stays OK is named as silent, and a name CloudWatch does not know is named too.
 func testAlarms(t *testing.T, srv *moto.Server) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv.Reset(t)
 	// moto serves CloudWatch's query protocol only, not the rpcv2Cbor the SDK now speaks by default.
 	cw := cloudwatch.NewFromConfig(srv.AWSConfig(t), func(o *cloudwatch.Options) {

@@ -147,7 +147,7 @@ func testAssumeRole(t *testing.T, srv *moto.Server) {
 	}
 
 	t.Run("session carries the run id", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		_, getenv := environment(t, srv, map[string]string{"AWS_ACCESS_KEY_ID": baseKeyID, "AWS_SECRET_ACCESS_KEY": baseSecret})
 		role := "arn:aws:iam::" + moto.AccountID + ":role/chaos"
@@ -165,7 +165,7 @@ func testAssumeRole(t *testing.T, srv *moto.Server) {
 	})
 
 	t.Run("with IAM enforced the role's policy decides", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		t.Cleanup(func() { srv.Reset(t) })
 		runner := srv.CreateIAMUser(ctx, t, "runner", policy("sts:AssumeRole"))
@@ -246,7 +246,7 @@ func testWebIdentity(t *testing.T, srv *moto.Server) {
 	}
 
 	t.Run("web identity token file", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		createIRSARole(ctx, t)
 		dir, _ := environment(t, srv, nil)
@@ -274,7 +274,7 @@ func testWebIdentity(t *testing.T, srv *moto.Server) {
 	// AWS_ENDPOINT_URL_STS is set. So AWS_ENDPOINT_URL alone sends AssumeRoleWithWebIdentity to the regional
 	// AWS STS endpoint, although every other call (and ASSUME_ROLE_ARN's AssumeRole) goes to the override.
 	t.Run("AWS_ENDPOINT_URL alone does not reach web identity", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		createIRSARole(ctx, t)
 		dir, _ := environment(t, srv, nil)
@@ -294,7 +294,7 @@ func testWebIdentity(t *testing.T, srv *moto.Server) {
 	})
 
 	t.Run("mounted secret wins over web identity and environment keys", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		createIRSARole(ctx, t)
 		secretUser := srv.CreateIAMUser(ctx, t, "chaos-secret", policy("ecs:*"))

@@ -33,13 +33,6 @@ func TestMotoFault(t *testing.T) {
 	t.Run("alarms for EXPECT_ALARMS", func(t *testing.T) { testAlarms(t, srv) })
 }
 
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // check ends the test when a setup call failed.
 func check(t *testing.T, what string, err error) {
 	t.Helper()

@@ -122,8 +122,8 @@ func (f *fixture) injectLikeAKilledRun(ctx context.Context, t *testing.T, marker
 	return chaosARN
 }
 
-// chaosDeploymentConfiguration is the original with maximumPercent min(200, 100+affectedPercent), as DESIGN.md
-// says the fault sets it for a rolling service.
+// chaosDeploymentConfiguration is the original with maximumPercent min(200, 100+affectedPercent), which the README
+// (TASK_REPLICA_AFFECTED_PERC) says the fault sets for a rolling service.
 func (f *fixture) chaosDeploymentConfiguration() *types.DeploymentConfiguration {
 	dc := originalDeploymentConfiguration()
 	dc.MaximumPercent = aws.Int32(100 + affectedPercent)
@@ -190,7 +190,7 @@ func testRecover(t *testing.T, srv *moto.Server) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := t.Context()
 			srv.Reset(t)
 			f := newFixture(ctx, t, srv, idle)
 			chaosARN := f.injectLikeAKilledRun(ctx, t, tc.markerDC(f.originalDC))
@@ -224,7 +224,7 @@ func testRecover(t *testing.T, srv *moto.Server) {
 	// ECS rolled the service back (circuit breaker) before the run was killed: the service is on the original
 	// revision again, but keeps the chaos deployment configuration, and the chaos revision is an ACTIVE orphan.
 	t.Run("after a rollback by ECS", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		f := newFixture(ctx, t, srv, idle)
 		chaosARN := f.injectLikeAKilledRun(ctx, t, jsonOf(f.originalDC))
@@ -262,7 +262,7 @@ func testRecover(t *testing.T, srv *moto.Server) {
 // leave the service as it was.
 func testRun(t *testing.T, srv *moto.Server) {
 	t.Run("service as CreateService leaves it is refused", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		// Known limitation: a service created with tasks to run reports runningCount 0 and an IN_PROGRESS
 		// deployment forever in moto, so the fault's preflight (at least one RUNNING task, one COMPLETED
@@ -298,7 +298,7 @@ func testRun(t *testing.T, srv *moto.Server) {
 	})
 
 	t.Run("service scaled by UpdateService runs and restores", func(t *testing.T) {
-		ctx := testContext(t)
+		ctx := t.Context()
 		srv.Reset(t)
 		f := newFixture(ctx, t, srv, scaled)
 		opts := faultOptions(srv)

@@ -149,7 +149,7 @@ var perRevisionFields = []struct{ field, why string }{
 //     DescribeTaskDefinition include=TAGS, as the fault does;
 //   - "DescribeTaskDefinition by family ...": moto returns the highest revision, so revisions are read by ARN.
 func testChaosCopy(t *testing.T, srv *moto.Server) {
-	ctx := testContext(t)
+	ctx := t.Context()
 	srv.Reset(t)
 	client := ecs.NewFromConfig(srv.AWSConfig(t))
 

@@ -49,7 +49,7 @@ func (e *simEnv) killedRunState(t *testing.T, original types.Service, pointServi
 }
 
 // TestRecoverDeregistersChaosRevisionStillInUse: when recover cannot point a service back (ecs:UpdateService
-// denied), it still deregisters the chaos revision the service runs, although DESIGN.md says a chaos revision is
+// denied), it still deregisters the chaos revision the service runs, although the README says a chaos revision is
 // deregistered only once the service no longer points at it (and Run's deregisterChaos skips it for that reason).
 func TestRecoverDeregistersChaosRevisionStillInUse(t *testing.T) {
 	e := newSimEnv(t, envOptions{scale: 50})

@@ -67,6 +67,9 @@ func newSimEnv(t *testing.T, o envOptions) *simEnv {
 		c = clock.Real{}
 	}
 	sim, client, url := ecssim.StartServer(t, ecssim.Options{Clock: c, Timing: o.timing})
+	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
+	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
+	sim.Deny("StopServiceDeployment")
 	e := &simEnv{sim: sim, client: client, clock: c, url: url, logs: &lockedBuffer{}}
 	e.clients = ecsimage.Clients{
 		Chaos:   ecs.New(client.Options(), faultClientOptions(awsclient.PurposeMain, o.httpTimeout)...),

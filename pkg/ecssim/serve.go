@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"testing"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,20 +21,38 @@ type noBackoff struct{}
 
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
-// StartServer serves a new simulator on 127.0.0.1 and returns it with an SDK client pointed at it (static
-// credentials, the simulator's region, the standard retryer without back-off delay or retry quota). optFns
-// adjust the client, e.g. `func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} }`. Both stop at t's cleanup.
-func StartServer(t testing.TB, opts Options, optFns ...func(*ecs.Options)) (*Simulator, *ecs.Client, string) {
-	t.Helper()
+// Server is a simulator served over HTTP on loopback, for the demo, benchmarks and tests alike. It needs neither
+// the testing package nor net/http/httptest, so a binary that embeds it (the pod's demo) links neither.
+type Server struct {
+	Sim *Simulator
+	URL string // http://127.0.0.1:port
+
+	srv *http.Server
+}
+
+// Serve starts a new simulator on an ephemeral loopback port. Close stops both.
+func Serve(opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ecssim: listen on loopback: %w", err)
+	}
 	s := New(opts)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		s.Close()
-	})
-	client := ecs.New(ecs.Options{
-		Region:       s.region,
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed once Close runs
+	return &Server{Sim: s, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+// Close stops the HTTP server, drops open connections, and stops the simulator.
+func (srv *Server) Close() {
+	_ = srv.srv.Close()
+	srv.Sim.Close()
+}
+
+// Client returns an SDK client pointed at the server (static credentials, the simulator's region, the standard
+// retryer without back-off delay or retry quota); optFns adjust it.
+func (srv *Server) Client(optFns ...func(*ecs.Options)) *ecs.Client {
+	return ecs.New(ecs.Options{
+		Region:       srv.Sim.region,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDECSSIMULATOR", "ecssim-test-secret", ""),
 		BaseEndpoint: aws.String(srv.URL),
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
@@ -42,7 +60,28 @@ func StartServer(t testing.TB, opts Options, optFns ...func(*ecs.Options)) (*Sim
 			o.RateLimiter = ratelimit.None
 		}),
 	}, optFns...)
-	return s, client, srv.URL
+}
+
+// TestingT is the part of testing.TB that StartServer uses; *testing.T and *testing.B satisfy it. Declaring it here
+// keeps the testing package out of binaries that import the simulator.
+type TestingT interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// StartServer is Serve for tests: it returns the simulator with an SDK client pointed at it (see Server.Client) and
+// the URL, fails the test when the server cannot start, and stops both at t's cleanup. optFns adjust the client,
+// e.g. `func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} }`.
+func StartServer(t TestingT, opts Options, optFns ...func(*ecs.Options)) (*Simulator, *ecs.Client, string) {
+	t.Helper()
+	srv, err := Serve(opts)
+	if err != nil {
+		t.Fatalf("start the ECS simulator: %v", err)
+		return nil, nil, ""
+	}
+	t.Cleanup(srv.Close)
+	return srv.Sim, srv.Client(optFns...), srv.URL
 }
 
 // SeedSpec describes a service to create with SeedService.
@@ -59,6 +98,11 @@ type SeedSpec struct {
 	DeploymentConfiguration *types.DeploymentConfiguration
 	Controller              types.DeploymentControllerType // default ECS
 	LaunchType              types.LaunchType               // default FARGATE
+	SchedulingStrategy      types.SchedulingStrategy       // default REPLICA; DAEMON ignores DesiredCount
+	// ContainerInstances registers this many instances of Instance in the cluster first (capacity.go).
+	ContainerInstances  int
+	Instance            InstanceSpec
+	TaskCPU, TaskMemory string // task-level CPU units and MiB; default "256" and "512"
 }
 
 // SeedService creates the cluster, task definition and service of spec through c (so the request log and
@@ -82,10 +126,21 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
 		return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
 	}
+	if spec.ContainerInstances > 0 {
+		if _, err := s.AddContainerInstances(spec.Cluster, spec.ContainerInstances, spec.Instance); err != nil {
+			return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
+		}
+	}
+	if spec.TaskCPU == "" {
+		spec.TaskCPU = "256"
+	}
+	if spec.TaskMemory == "" {
+		spec.TaskMemory = "512"
+	}
 	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(spec.Family), ContainerDefinitions: containers, Tags: spec.TaskDefinitionTags,
-		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []types.Compatibility{types.Compatibility(spec.LaunchType)},
+		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String(spec.TaskCPU), Memory: aws.String(spec.TaskMemory),
 	})
 	if err != nil {
 		return "", fmt.Errorf("seed task definition %s: %w", spec.Family, err)
@@ -97,6 +152,10 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
 			Subnets: []string{"subnet-0123456789abcdef0"}, AssignPublicIp: types.AssignPublicIpDisabled,
 		}},
+	}
+	if spec.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		in.SchedulingStrategy = types.SchedulingStrategyDaemon
+		in.DesiredCount = nil // one task per container instance
 	}
 	if spec.Controller != "" {
 		in.DeploymentController = &types.DeploymentController{Type: spec.Controller}
@@ -134,6 +193,7 @@ func (s *Simulator) settleNow(clusterName, serviceName string) error {
 			t.pullStartedAt = timePtr(s.now)
 		}
 		s.startContainers(t)
+		t.graceOver = true // a seeded service has been steady for a while
 	}
 	s.reconcile(svc)
 	return nil
