@@ -152,11 +152,17 @@ func (s *sharedStack) start(t *testing.T) error {
 	if real, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
 		aws = strings.TrimSpace(string(real))
 	}
+	// The image's aws CLI is version 2, which takes the region from AWS_REGION; the local one may be version 1,
+	// which reads only AWS_DEFAULT_REGION: the image's shell maps one to the other.
+	shell := filepath.Join(s.binDir, "aws-cli-sh")
+	if err := os.WriteFile(shell, []byte("#!/bin/sh\nexport AWS_DEFAULT_REGION=\"${AWS_DEFAULT_REGION:-$AWS_REGION}\"\nexec /bin/sh \"$@\"\n"), 0o755); err != nil {
+		return err
+	}
 	images := map[string]Image{
 		runnerImage: {Binary: filepath.Join(s.binDir, "chaos-runner")},
 		faultImage:  {Binary: filepath.Join(s.binDir, "experiment"), Entrypoint: "/experiment"},
 		// The probe image: a shell with the aws CLI, as amazon/aws-cli has.
-		awsCLIImage: {Binary: "/bin/sh", Entrypoint: "/bin/sh", Env: map[string]string{"PATH": filepath.Dir(aws) + ":/usr/local/bin:/usr/bin:/bin"}},
+		awsCLIImage: {Binary: shell, Entrypoint: "/bin/sh", Env: map[string]string{"PATH": filepath.Dir(aws) + ":/usr/local/bin:/usr/bin:/bin"}},
 	}
 	_, port, _ := strings.Cut(strings.TrimPrefix(c.URL, "https://"), ":")
 	nodeCtx, nodeCancel := context.WithCancel(context.Background())
@@ -666,8 +672,15 @@ func (w *world) dumpLogs(t *testing.T) {
 	if err != nil {
 		return
 	}
+	phase := map[string]string{}
 	for _, p := range l.Items {
-		t.Logf("---- pod %s (%s)\n%s", p.Name, p.Status.Phase, w.node.Log(w.ns, p.Name))
+		phase[p.Name] = string(p.Status.Phase)
+	}
+	for _, p := range w.node.Started() {
+		if p.Namespace == w.ns {
+			code, _ := w.node.ExitCode(w.ns, p.Name)
+			t.Logf("---- pod %s (%s, exit %d)\n%s", p.Name, phase[p.Name], code, w.node.Log(w.ns, p.Name))
+		}
 	}
 	for _, l := range w.logs {
 		t.Logf("---- %s (tail)\n%s", filepath.Base(l), tail(l))

@@ -143,16 +143,16 @@ func TestRetryAfterFailDoesNotInjectAgain(t *testing.T) {
 	w := newWorld(t, "web")
 	w.httpStatus.Store(500)
 	const name = "retry-fail"
+	uid := w.createEngine(t, engineOptions{name: name, service: "web", hold: 6})
 	var once sync.Once
 	w.node.OnExit(func(p *corev1.Pod, code int) int {
 		reported := code
-		if p.Namespace == w.ns && strings.HasPrefix(p.Name, name+"-") && p.Labels["app.kubernetes.io/component"] == "experiment-job" {
+		if p.Labels["chaosUID"] == uid && p.Labels["app.kubernetes.io/component"] == "experiment-job" {
 			once.Do(func() { reported = 137 })
 		}
 		return reported
 	})
 	t.Cleanup(func() { w.node.OnExit(nil) })
-	uid := w.createEngine(t, engineOptions{name: name, service: "web", hold: 6})
 	waitFor(t, runTimeout, "a second experiment pod to end", func() bool {
 		pods := w.faultPods(t, uid)
 		return len(pods) >= 2 && terminal(pods[1])
