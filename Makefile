@@ -60,7 +60,7 @@ litmus-e2e: ## opt-in: the fault under Litmus's own operator, runner and exporte
 	bash test/prepare.sh
 	@bin="$(LITMUS_BIN)"; if [ -z "$$bin" ]; then bin=$$(LITMUS_SRC="$(LITMUS_SRC)" $(GO) run ./test/litmus/buildlitmus) || exit 1; fi; \
 		echo "litmus-e2e: Litmus binaries from $$bin"; \
-		ECSCHAOS_LITMUS_BIN="$$bin" $(GO) test -tags litmus $(TEST_FLAGS) -v ./test/litmus/
+		ECSCHAOS_LITMUS_BIN="$$bin" $(GO) test -tags litmus $(TEST_FLAGS) -timeout 40m -v ./test/litmus/
 
 bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
 	bash bench/run.sh
