@@ -137,7 +137,7 @@ func (s *session) awsClients(ctx context.Context, lookupEnv func(string) (string
 
 // runFault runs the fault with the session's clients and records the outcome; it returns the exit status.
 func (s *session) runFault(ctx context.Context) int {
-	image, err := taskdef.ResolveChaosImage(s.cfg.Image, s.runID)
+	image, err := s.cfg.ImageRef.ForRun(s.runID)
 	if err != nil {
 		return s.refuse(ctx, "GENERIC_ERROR", "IMAGE cannot be used, nothing was changed", err)
 	}
@@ -193,7 +193,7 @@ func (s *session) faultOptions(image taskdef.ChaosImage) ecsimage.Options {
 		Duration:           s.cfg.TotalChaosDuration,
 		Interval:           s.cfg.ChaosInterval,
 		RampTime:           s.cfg.RampTime,
-		Sequence:           ecsimage.Sequence(s.cfg.Sequence),
+		Sequence:           s.cfg.Sequence,
 		StatusCheckTimeout: s.cfg.StatusCheckTimeout,
 		StatusCheckDelay:   s.cfg.StatusCheckDelay,
 		AbortDeadline:      abortDeadline(s.cfg.TerminationGracePeriod),

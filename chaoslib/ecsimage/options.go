@@ -11,16 +11,17 @@ import (
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/tunables"
 )
 
-// Sequence says how several services are put under chaos.
-type Sequence string
+// Sequence says how several services are put under chaos: the one type SEQUENCE is parsed into.
+type Sequence = tunables.Sequence
 
 const (
 	// Parallel injects every service at once; they share one hold and one restore.
-	Parallel Sequence = "parallel"
+	Parallel = tunables.SequenceParallel
 	// Serial puts one service after another under chaos, each for the whole TOTAL_CHAOS_DURATION.
-	Serial Sequence = "serial"
+	Serial = tunables.SequenceSerial
 )
 
 // Options configure one run of the fault. Durations are on Clock.

@@ -187,10 +187,18 @@ func restoreConfigurationAfterRollback(ctx context.Context, clients Clients, opt
 			continue
 		}
 		sr.OriginalTaskDefinition = current
-		sr.Restore.Action = RestoreRolledBackByECS
 		opts.RunID = o.marker.RunID
 		r := newRestorer(clients, opts)
-		r.restoreConfiguration(ctx, &target{name: sr.Service, report: sr, service: svc, restorePlan: plan}, svc)
+		t := &target{name: sr.Service, report: sr, service: svc, restorePlan: plan}
+		t.chaosARN = o.arn
+		// Who put the service back is read from ECS's own evidence, as during a run: a rollback record or the
+		// chaos deployment FAILED with ECS's reason; anything else was someone else's revert.
+		r.judgeRevert(ctx, t, svc, opts.Clock.Now())
+		sr.Restore.Action = RestoreRevertedBySomeoneElse
+		if sr.Observations.RolledBackByECS {
+			sr.Restore.Action = RestoreRolledBackByECS
+		}
+		r.restoreConfiguration(ctx, t, svc)
 		return
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
@@ -189,5 +191,62 @@ func TestAbsentStrategyIsRolling(t *testing.T) {
 	named.Strategy = types.DeploymentStrategyBlueGreen
 	if sameDeploymentConfiguration(unnamed, named) {
 		t.Errorf("BLUE_GREEN compares equal to no strategy")
+	}
+}
+
+// Issue 13, finding 4, for recover: a killed run's service found back on its original revision is labelled
+// "rolled back by ECS" only on ECS's evidence (here the circuit breaker's rollback record, read with
+// DescribeServiceDeployments), and "reverted by someone else" when a person or a pipeline pointed it back.
+func TestRecoverLabelsTheRevertFromECSEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		breaker bool
+		want    RestoreAction
+	}{
+		{"circuit breaker rolled back", true, RestoreRolledBackByECS},
+		{"someone pointed it back", false, RestoreRevertedBySomeoneElse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSimEnv(t)
+			e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 2, DeploymentConfiguration: rollingDC(100, 200, tc.breaker)})
+			before := e.describe(t, "web")
+			original := e.taskDefinition(t, aws.ToString(before.TaskDefinition))
+			reg, err := e.client.RegisterTaskDefinition(t.Context(), v2ChaosRevision("")(t, original, before.DeploymentConfiguration))
+			if err != nil {
+				t.Fatalf("register the chaos revision: %v", err)
+			}
+			chaosARN := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+			// The killed run: the service on the chaos revision, maximumPercent narrowed to 150.
+			if _, err := e.client.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+				TaskDefinition: aws.String(chaosARN), DeploymentConfiguration: rollingDC(100, 150, tc.breaker)}); err != nil {
+				t.Fatalf("point the service at the chaos revision: %v", err)
+			}
+			if !tc.breaker {
+				if _, err := e.client.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+					TaskDefinition: before.TaskDefinition}); err != nil {
+					t.Fatalf("point the service back by hand: %v", err)
+				}
+			}
+			// Wait, on the scaled clock, until the service is back on its original revision.
+			deadline := e.clock.Now().Add(10 * time.Minute)
+			for aws.ToString(e.describe(t, "web").TaskDefinition) != aws.ToString(before.TaskDefinition) {
+				if e.clock.Now().After(deadline) {
+					t.Fatalf("the service never went back to %s", aws.ToString(before.TaskDefinition))
+				}
+				clock.Sleep(e.clock, 2*time.Second, t.Context().Done())
+			}
+
+			rec := Recover(t.Context(), e.clients, e.options("web"))
+			if rec.Err != nil || len(rec.Services) != 1 {
+				t.Fatalf("recover: %v, %d service reports", rec.Err, len(rec.Services))
+			}
+			s := rec.Services[0]
+			if s.Restore.Action != tc.want {
+				t.Errorf("restore action %s (evidence %q), want %s", s.Restore.Action, s.Observations.RollbackEvidence, tc.want)
+			}
+			if got := e.describe(t, "web").DeploymentConfiguration; aws.ToInt32(got.MaximumPercent) != 200 {
+				t.Errorf("maximumPercent %d after recover, want the original 200", aws.ToInt32(got.MaximumPercent))
+			}
+		})
 	}
 }

@@ -50,6 +50,9 @@ const (
 	// DefaultGracePeriodSeconds is Kubernetes' default terminationGracePeriodSeconds, which a pod gets when
 	// TERMINATION_GRACE_PERIOD_SECONDS is unset or 0.
 	DefaultGracePeriodSeconds = 30
+	// RunIDLength is the length of the run ids the binary makes (10 hex digits): the chaos tag of an untagged
+	// IMAGE, chaos-invalid-<run id>, is checked to fit ECS's limit with it.
+	RunIDLength = 10
 )
 
 // The "allowed" half of every problem message. Definitions shows the same text, so what `help` promises is

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -30,8 +32,9 @@ type Config struct {
 	ClusterName string
 	Services    []string
 	Region      string
-	// Image is the raw IMAGE value; it parses as a container reference.
-	Image string
+	// Image is the raw IMAGE value; ImageRef is it parsed, once, as a container reference.
+	Image    string
+	ImageRef taskdef.Image
 	// TargetContainers names the containers whose image is swapped; empty means all of them.
 	TargetContainers []string
 	AffectedPercent  int
@@ -183,7 +186,7 @@ func (l *loader) load() Config {
 	c.Region = l.region()
 	c.ClusterName = l.cluster(c.Region)
 	c.Services = l.services(c.Region, c.ClusterName)
-	c.Image = l.image()
+	c.Image, c.ImageRef = l.image()
 	c.TargetContainers = l.list(envTargetContainers, ruleTargetContainers, "container name", resourceName, maxResourceName)
 
 	c.AffectedPercent = l.integer(envAffectedPercent, 100, 0, 100, rulePercent)
@@ -412,16 +415,34 @@ func (l *loader) list(variable, allowed, what string, pattern *regexp.Regexp, ma
 	return items
 }
 
-func (l *loader) image() string {
+func (l *loader) image() (string, taskdef.Image) {
 	v := l.get(envImage)
 	if v == "" {
-		return DefaultImage
+		v = DefaultImage
 	}
-	if _, err := reference.ParseNormalizedNamed(v); err != nil {
-		l.problems.add(envImage, quote(v)+" "+imageErrorInWords(v, err), ruleImage)
-		return ""
+	img, err := taskdef.ParseImage(v)
+	if err != nil {
+		l.problems.add(envImage, quote(v)+" "+imageErrorInWords(v, grammarError(err)), ruleImage)
+		return "", taskdef.Image{}
 	}
-	return v
+	// The chaos tag of an untagged image must fit too; run ids have RunIDLength characters.
+	if _, err := img.ForRun(strings.Repeat("0", RunIDLength)); err != nil {
+		l.problems.add(envImage, quote(v)+" is too long: "+err.Error(), ruleImage)
+		return "", taskdef.Image{}
+	}
+	return v, img
+}
+
+// grammarError is the reference grammar's own error inside ParseImage's, without the wording around it.
+func grammarError(err error) error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !errors.Is(e, taskdef.ErrInvalidImage) {
+				return e
+			}
+		}
+	}
+	return err
 }
 
 // imageErrorInWords turns the reference grammar's terse errors into what a user should change: it looks at the

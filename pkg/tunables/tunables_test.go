@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
 
 // memFS is an in-memory FileSystem; a nil entry is a directory.
@@ -90,7 +92,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := Config{
-		ClusterName: "prod", Services: []string{"web"}, Region: "us-east-1", Image: "nginx",
+		ClusterName: "prod", Services: []string{"web"}, Region: "us-east-1", Image: "nginx", ImageRef: mustImage(t, "nginx"),
 		AffectedPercent:    100,
 		TotalChaosDuration: 30 * time.Second, ChaosInterval: 30 * time.Second, RampTime: 0,
 		StatusCheckTimeout: 180 * time.Second, StatusCheckDelay: 2 * time.Second, TerminationGracePeriod: 30 * time.Second,
@@ -144,6 +146,7 @@ func TestLoadValidValues(t *testing.T) {
 		Services:           []string{"web", "arn:aws:ecs:eu-central-2:123456789012:service/prod/api", "worker_2"},
 		Region:             "eu-central-2",
 		Image:              "Registry.Example:5000/app",
+		ImageRef:           mustImage(t, "Registry.Example:5000/app"),
 		TargetContainers:   []string{"app", "sidecar"},
 		TotalChaosDuration: 600 * time.Second, ChaosInterval: 120 * time.Second, RampTime: 5 * time.Second,
 		StatusCheckTimeout: 300 * time.Second, StatusCheckDelay: 5 * time.Second, TerminationGracePeriod: 90 * time.Second,
@@ -478,5 +481,27 @@ func TestGracePeriodZeroIsKubernetesDefault(t *testing.T) {
 		if got.TerminationGracePeriod != want {
 			t.Errorf("TERMINATION_GRACE_PERIOD_SECONDS=%q: grace period %v, want %v", value, got.TerminationGracePeriod, want)
 		}
+	}
+}
+
+func mustImage(t *testing.T, raw string) taskdef.Image {
+	t.Helper()
+	img, err := taskdef.ParseImage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// An untagged IMAGE that fits ECS's 255 characters only without the chaos tag is refused at load, before any AWS
+// call, rather than when the run builds its chaos image.
+func TestImageTooLongForTheChaosTag(t *testing.T) {
+	long := "registry.example/" + strings.Repeat("a", 220)
+	_, err := Load(lookupFrom(with(map[string]string{"IMAGE": long})), memFS{})
+	if err == nil || !strings.Contains(err.Error(), "IMAGE") || !strings.Contains(err.Error(), "exceeds ECS's 255 characters") {
+		t.Fatalf("Load with a %d-character untagged IMAGE = %v, want the chaos tag's length named", len(long), err)
+	}
+	if _, err := Load(lookupFrom(with(map[string]string{"IMAGE": long[:200]})), memFS{}); err != nil {
+		t.Fatalf("a 200-character IMAGE with room for the tag: %v", err)
 	}
 }

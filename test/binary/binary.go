@@ -136,3 +136,31 @@ func Deadline(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// PodEnv is the pod's environment for a process test and nothing else: only what is set here reaches the child
+// (no KUBECONFIG, no KUBERNETES_SERVICE_HOST, no AWS variables of the machine), with the fake static credentials
+// accessKey/secretKey, a HOME without ~/.aws, ecsURL as the ECS endpoint, the target cluster/service, a fault of one
+// 3 s cycle and overrides on top.
+func PodEnv(t testing.TB, accessKey, secretKey, ecsURL, cluster, service string, overrides map[string]string) map[string]string {
+	env := map[string]string{
+		"PATH":                             os.Getenv("PATH"),
+		"HOME":                             t.TempDir(),
+		"AWS_ACCESS_KEY_ID":                accessKey,
+		"AWS_SECRET_ACCESS_KEY":            secretKey,
+		"AWS_ENDPOINT_URL_ECS":             ecsURL,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"CLUSTER_NAME":                     cluster,
+		"SERVICE_NAME":                     service,
+		"REGION":                           "us-east-1",
+		"TASK_REPLICA_AFFECTED_PERC":       "50",
+		"TOTAL_CHAOS_DURATION":             "3",
+		"CHAOS_INTERVAL":                   "3",
+		"STATUS_CHECK_DELAY":               "1",
+		"STATUS_CHECK_TIMEOUT":             "30",
+		"TERMINATION_GRACE_PERIOD_SECONDS": "10",
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return env
+}

@@ -144,27 +144,7 @@ func (s *signingRecorder) accessKeys() map[string]int {
 // KUBERNETES_SERVICE_HOST, no AWS variables of the machine), with fake static credentials and a HOME without an
 // ~/.aws directory.
 func (f *fixture) env(t *testing.T, overrides map[string]string) map[string]string {
-	env := map[string]string{
-		"PATH":                             os.Getenv("PATH"),
-		"HOME":                             t.TempDir(),
-		"AWS_ACCESS_KEY_ID":                "AKIDE2EFAKEACCESSKEY",
-		"AWS_SECRET_ACCESS_KEY":            envSecretKey,
-		"AWS_ENDPOINT_URL_ECS":             f.url,
-		"AWS_EC2_METADATA_DISABLED":        "true",
-		"CLUSTER_NAME":                     clusterName,
-		"SERVICE_NAME":                     serviceName,
-		"REGION":                           "us-east-1",
-		"TASK_REPLICA_AFFECTED_PERC":       "50",
-		"TOTAL_CHAOS_DURATION":             "3",
-		"CHAOS_INTERVAL":                   "3",
-		"STATUS_CHECK_DELAY":               "1",
-		"STATUS_CHECK_TIMEOUT":             "30",
-		"TERMINATION_GRACE_PERIOD_SECONDS": "10",
-	}
-	for k, v := range overrides {
-		env[k] = v
-	}
-	return env
+	return binary.PodEnv(t, "AKIDE2EFAKEACCESSKEY", envSecretKey, f.url, clusterName, serviceName, overrides)
 }
 
 func (f *fixture) service(t *testing.T) types.Service {

@@ -198,7 +198,7 @@ func TestHoldTooShortIsStalledAndHasNoDataRace(t *testing.T) {
 	if st.Phase != "Completed" || st.Verdict != "Pass" {
 		t.Errorf("ChaosResult %s/%s, error output %+v; want Completed/Pass", st.Phase, st.Verdict, st.ErrorOutput)
 	}
-	if out := p.Stdout.String(); !strings.Contains(out, "stalled: true") || !strings.Contains(out, "the deployment stalled") {
+	if out := p.Stdout.String(); !strings.Contains(out, "effect: stalled") || !strings.Contains(out, "the deployment stalled") {
 		t.Errorf("the ChaosResult does not say the deployment stalled, with the advice to lengthen the hold:\n%s", out)
 	}
 	f.assertRestored(t)

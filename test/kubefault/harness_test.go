@@ -130,26 +130,9 @@ func (e *env) kubeconfig(t *testing.T, token string) string {
 // childEnv is the pod's environment and nothing else: fake AWS keys, the simulator as the ECS endpoint, the
 // kubeconfig of the identity under test, a fault of one 3 s cycle.
 func (e *env) childEnv(t *testing.T, kubeconfig string, overrides map[string]string) map[string]string {
-	vars := map[string]string{
-		"PATH":                             os.Getenv("PATH"),
-		"HOME":                             t.TempDir(),
-		"AWS_ACCESS_KEY_ID":                "AKIDKUBEFAULTFAKEKEY",
-		"AWS_SECRET_ACCESS_KEY":            fakeSecretKey,
-		"AWS_ENDPOINT_URL_ECS":             e.ecsURL,
-		"AWS_EC2_METADATA_DISABLED":        "true",
-		"KUBECONFIG":                       kubeconfig,
-		"CHAOS_NAMESPACE":                  e.namespace,
-		"EXPERIMENT_NAME":                  experimentName,
-		"CLUSTER_NAME":                     clusterName,
-		"SERVICE_NAME":                     serviceName,
-		"REGION":                           "us-east-1",
-		"TASK_REPLICA_AFFECTED_PERC":       "50",
-		"TOTAL_CHAOS_DURATION":             "3",
-		"CHAOS_INTERVAL":                   "3",
-		"STATUS_CHECK_DELAY":               "1",
-		"STATUS_CHECK_TIMEOUT":             "30",
-		"TERMINATION_GRACE_PERIOD_SECONDS": "10",
-	}
+	vars := binary.PodEnv(t, "AKIDKUBEFAULTFAKEKEY", fakeSecretKey, e.ecsURL, clusterName, serviceName, map[string]string{
+		"KUBECONFIG": kubeconfig, "CHAOS_NAMESPACE": e.namespace, "EXPERIMENT_NAME": experimentName,
+	})
 	for k, v := range overrides {
 		if v == "" {
 			delete(vars, k)

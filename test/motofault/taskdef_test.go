@@ -188,7 +188,7 @@ func testChaosCopy(t *testing.T, srv *moto.Server) {
 		allowed := []string{"ContainerDefinitions[0].Image"}
 		for _, label := range []string{
 			taskdef.LabelRunID, taskdef.LabelOriginalTaskDefinition, taskdef.LabelOriginalRevision,
-			taskdef.LabelDeploymentConfiguration, taskdef.LabelChaosImage, taskdef.LabelServices,
+			taskdef.LabelDeploymentConfiguration, taskdef.LabelChaosImage, taskdef.LabelServices, taskdef.LabelMarkerVersion,
 		} {
 			allowed = append(allowed, fmt.Sprintf("ContainerDefinitions[0].DockerLabels[%s]", label))
 		}
@@ -243,6 +243,7 @@ func testChaosCopy(t *testing.T, srv *moto.Server) {
 			DeploymentConfiguration:   `{"maximumPercent":200,"minimumHealthyPercent":50,"deploymentCircuitBreaker":{"enable":true,"rollback":true}}`,
 			ChaosImage:                image.Reference,
 			Services:                  []string{serviceARN},
+			Version:                   taskdef.MarkerVersion,
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("marker read back\n got %+v\nwant %+v", got, want)
