@@ -11,7 +11,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 INTEGRATION := -tags integration
 
-.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full clean
+.PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full litmus-e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,13 @@ smoke-aws: ## opt-in: the fault on a disposable service in a REAL account (CLUST
 
 reliability-full: ## the reliability matrices with the full 50-run crash-recovery loop
 	ECSCHAOS_CRASH_RUNS=50 $(GO) test $(TEST_FLAGS) -v ./test/reliability/
+
+litmus-e2e: ## opt-in: the fault under Litmus's own chaos-operator, chaos-runner and chaos-exporter (LITMUS_BIN, see test/litmus/README.md); never run by CI
+	@if [ -z "$(LITMUS_BIN)" ]; then \
+		echo "litmus-e2e needs Litmus's chaos-operator, chaos-runner and chaos-exporter, built from Litmus's own" >&2; \
+		echo "repositories: LITMUS_BIN=<folder holding the three binaries>; see test/litmus/README.md" >&2; exit 1; fi
+	bash test/prepare.sh
+	ECSCHAOS_LITMUS_BIN="$(LITMUS_BIN)" $(GO) test -tags litmus -race -count=1 -timeout 40m -v ./test/litmus/
 
 bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
 	bash bench/run.sh
