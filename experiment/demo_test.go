@@ -15,6 +15,27 @@ import (
 // The pod's binary embeds the simulator for `demo`; neither the testing package nor net/http/httptest may come with
 // it (testing registers its flags and both are test-only code in a production image).
 func TestBinaryLinksNoTestPackages(t *testing.T) {
+	for _, dep := range binaryDeps(t) {
+		if dep == "testing" || dep == "net/http/httptest" {
+			t.Errorf("the experiment binary links %s", dep)
+		}
+	}
+}
+
+// The pod image stays small: text/template (also under html/template) calls reflect.Value.MethodByName, which
+// makes the linker keep every exported method of every reachable type, 7 MB more binary. pkg/report writes its
+// page by hand for that reason.
+func TestBinaryLinksNoTemplatePackage(t *testing.T) {
+	for _, dep := range binaryDeps(t) {
+		if dep == "text/template" || dep == "html/template" {
+			t.Errorf("the experiment binary links %s (go list -deps . | grep template; see pkg/report/page.go)", dep)
+		}
+	}
+}
+
+// binaryDeps lists every package the experiment binary links.
+func binaryDeps(t *testing.T) []string {
+	t.Helper()
 	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
@@ -23,11 +44,7 @@ func TestBinaryLinksNoTestPackages(t *testing.T) {
 	if len(deps) < 10 {
 		t.Fatalf("go list -deps listed %d packages: %q", len(deps), out)
 	}
-	for _, dep := range deps {
-		if dep == "testing" || dep == "net/http/httptest" {
-			t.Errorf("the experiment binary links %s", dep)
-		}
-	}
+	return deps
 }
 
 func runDemo(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {

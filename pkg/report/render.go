@@ -1,10 +1,7 @@
 package report
 
 import (
-	"bytes"
-	_ "embed"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"strconv"
@@ -14,11 +11,6 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/timeline"
 )
-
-//go:embed report.html.tmpl
-var pageTemplate string
-
-var page = template.Must(template.New("report").Funcs(template.FuncMap{"verdictClass": verdictClass}).Parse(pageTemplate))
 
 // Geometry of the chart, in SVG user units (the SVG scales to the page's width).
 const (
@@ -46,12 +38,7 @@ func Render(w io.Writer, r *result.ChaosResult, opts Options) error {
 	if err != nil {
 		return err
 	}
-	v := build(r, fs, tl, opts)
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	_, err = w.Write(buf.Bytes())
+	_, err = io.WriteString(w, page(build(r, fs, tl, opts)))
 	return err
 }
 
