@@ -27,15 +27,19 @@ const MaxBytes = 256 << 10
 
 // Bounds of what is kept per service and per run before Snapshot's byte budget applies.
 const (
-	maxSamples  = 512 // change points per service, in memory and in the snapshot
-	minSamples  = 4   // the budget never thins a service below this
-	maxMarks    = 96  // marks per service (and for the run): the first half and the last half are kept
-	minMarks    = 8
-	maxProbes   = 100
-	maxSettings = 40
-	maxText     = 160 // characters of a mark's text, a setting's value
-	minText     = 24
-	resolution  = 0.1 // seconds: times in the JSON form are rounded to this
+	maxSamples = 512 // change points per service, in memory and in the snapshot
+	// maxTotalSamples bounds the change points kept in memory over all services; each keeps at least
+	// minMemorySamples.
+	maxTotalSamples  = 32768
+	minMemorySamples = 32
+	minSamples       = 4  // the budget never thins a service below this
+	maxMarks         = 96 // marks per service (and for the run): the first half and the last half are kept
+	minMarks         = 8
+	maxProbes        = 100
+	maxSettings      = 40
+	maxText          = 160 // characters of a mark's text, a setting's value
+	minText          = 24
+	resolution       = 0.1 // seconds: times in the JSON form are rounded to this
 )
 
 // Tasks counts the tasks of one role at a poll.
