@@ -16,10 +16,6 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/test/moto"
 )
 
-// testTimeout bounds every subtest; moto answers in milliseconds once its backends are imported, but its first
-// ECS call takes seconds.
-const testTimeout = 60 * time.Second
-
 // TestMotoFault runs every contract of this package against one moto_server, reset between subtests: starting
 // moto costs seconds, resetting it milliseconds. The subtests change the process environment (the SDK reads
 // AWS_* variables from it), so they run one after another.
