@@ -72,7 +72,7 @@ func (w *fileWriter) write(ctx context.Context, r *ChaosResult, op operation) er
 	if err := apply(next, r, r.Namespace, op, w.runID); err != nil {
 		return err
 	}
-	data, err := yaml.Marshal(next.Object)
+	data, err := marshalYAML(next.Object)
 	if err != nil {
 		return fmt.Errorf("encode chaosresult %s: %w", r.name(), err)
 	}

@@ -192,7 +192,7 @@ func TestFileWriterObjectShape(t *testing.T) {
 	for _, want := range []string{
 		"apiVersion: litmuschaos.io/v1alpha1", "kind: ChaosResult",
 		"name: nginx-chaos-ecs-invalid-container-image", "namespace: litmus",
-		"chaosUID: 0b0f", "kind: ChaosEngine", "uid: 0b0f",
+		`chaosUID: "0b0f"`, "kind: ChaosEngine", `uid: "0b0f"`,
 		"engine: nginx-chaos", "experiment: ecs-invalid-container-image",
 		"experimentStatus:", "phase: Completed", "verdict: Pass",
 		"faultStatus:", "failedTasks: 3", "ratio: 0.5", "at: \"2026-11-29T00:00:00Z\"",

@@ -92,6 +92,16 @@ func updateTimes(sim *ecssim.Simulator) []time.Time {
 	return at
 }
 
+// ranBetween reports whether one of the times lies between from and to.
+func ranBetween(times []time.Time, from, to time.Time) bool {
+	for _, at := range times {
+		if at.After(from) && at.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
 // Every probe mode runs at its moment relative to the inject and the restore, and the verdicts, the percentage and
 // the phase land in the ChaosResult.
 func TestProbeModesRunAtTheirMoments(t *testing.T) {
@@ -124,7 +134,12 @@ func TestProbeModesRunAtTheirMoments(t *testing.T) {
 	}
 	updates := updateTimes(f.sim)
 	if len(updates) != 2 {
-		t.Fatalf("%d UpdateService calls, want inject and restore", len(updates))
+		for _, r := range f.sim.Requests() {
+			if r.Operation == "UpdateService" {
+				t.Logf("%s UpdateService %q error %q", r.WallTime.Format(time.StampMicro), r.Summary, r.ErrorCode)
+			}
+		}
+		t.Fatalf("%d UpdateService calls, want inject and restore\n%s", len(updates), p.Stderr.String())
 	}
 	inject, restore := updates[0], updates[1]
 	sot, eot, edge, onchaos, continuous := app.times("/sot"), app.times("/eot"), app.times("/edge"), app.times("/onchaos"), app.times("/continuous")
@@ -137,8 +152,11 @@ func TestProbeModesRunAtTheirMoments(t *testing.T) {
 		t.Errorf("Edge probe ran at %v, want before the inject and after the restore", edge)
 	case len(onchaos) == 0 || onchaos[0].Before(inject) || onchaos[len(onchaos)-1].After(restore):
 		t.Errorf("OnChaos probe ran at %v, want only between the inject %v and the restore %v", onchaos, inject, restore)
-	case len(continuous) < 2 || !continuous[0].Before(inject):
-		t.Errorf("Continuous probe ran at %v, want from before the inject on", continuous)
+	case len(continuous) < 2 || !ranBetween(continuous, inject, restore) || continuous[len(continuous)-1].After(eot[0]):
+		// The loop starts with the pre-chaos probes but is not waited for (as in Litmus), so its first evaluation
+		// may land after the inject on a busy machine; what is promised is that it runs through the chaos and
+		// stops before the end-of-test probes.
+		t.Errorf("Continuous probe ran at %v, want during the chaos (%v to %v) and ended before the EOT probe at %v", continuous, inject, restore, eot[0])
 	}
 }
 
