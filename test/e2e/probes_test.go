@@ -81,15 +81,39 @@ func writeProbes(t *testing.T, probes ...string) string {
 	return path
 }
 
-// updateTimes returns when the simulator took the inject and the restore UpdateService.
-func updateTimes(sim *ecssim.Simulator) []time.Time {
-	var at []time.Time
+// injectAndRestore returns when the simulator took the inject (the first UpdateService to another revision) and
+// the restore (the first one back to the original after it). The count of calls is TestLifecycle's business; this
+// file is about the probes' moments.
+func injectAndRestore(t *testing.T, sim *ecssim.Simulator, original string) (inject, restore time.Time) {
+	t.Helper()
+	var updates []ecssim.Request
 	for _, r := range sim.Requests() {
-		if r.Operation == "UpdateService" && r.ErrorCode == "" {
-			at = append(at, r.WallTime)
+		if r.Operation != "UpdateService" || r.ErrorCode != "" {
+			continue
+		}
+		updates = append(updates, r)
+		revision := ""
+		for _, field := range strings.Fields(r.Summary) {
+			if arn, ok := strings.CutPrefix(field, "taskDefinition="); ok {
+				revision = arn
+			}
+		}
+		switch {
+		case inject.IsZero() && revision != "" && revision != original:
+			inject = r.WallTime
+		case !inject.IsZero() && restore.IsZero() && revision == original:
+			restore = r.WallTime
 		}
 	}
-	return at
+	if inject.IsZero() || restore.IsZero() || len(updates) != 2 {
+		for _, r := range updates {
+			t.Logf("%s UpdateService %q", r.WallTime.Format(time.StampMicro), r.Summary)
+		}
+	}
+	if inject.IsZero() || restore.IsZero() {
+		t.Fatalf("no inject and restore among the UpdateService calls above")
+	}
+	return inject, restore
 }
 
 // ranBetween reports whether one of the times lies between from and to.
@@ -132,16 +156,7 @@ func TestProbeModesRunAtTheirMoments(t *testing.T) {
 			t.Errorf("probe %s (%s): %s %q", ps.Name, ps.Mode, ps.Status.Verdict, ps.Status.Description)
 		}
 	}
-	updates := updateTimes(f.sim)
-	if len(updates) != 2 {
-		for _, r := range f.sim.Requests() {
-			if r.Operation == "UpdateService" {
-				t.Logf("%s UpdateService %q error %q", r.WallTime.Format(time.StampMicro), r.Summary, r.ErrorCode)
-			}
-		}
-		t.Fatalf("%d UpdateService calls, want inject and restore\n%s", len(updates), p.Stderr.String())
-	}
-	inject, restore := updates[0], updates[1]
+	inject, restore := injectAndRestore(t, f.sim, aws.ToString(f.original.TaskDefinition))
 	sot, eot, edge, onchaos, continuous := app.times("/sot"), app.times("/eot"), app.times("/edge"), app.times("/onchaos"), app.times("/continuous")
 	switch {
 	case len(sot) == 0 || !sot[len(sot)-1].Before(inject):
