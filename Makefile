@@ -58,7 +58,7 @@ litmus-e2e: ## opt-in: the fault under Litmus's own chaos-operator, chaos-runner
 	bash test/prepare.sh
 	ECSCHAOS_LITMUS_BIN="$(LITMUS_BIN)" $(GO) test -tags litmus -race -count=1 -timeout 40m -v ./test/litmus/
 
-bench: ## the full benchmark (bench/run.sh); figures go to stdout, see BENCHMARKS.md
+bench: prepare ## the full benchmark (bench/run.sh; its slowapi scenario needs the kube-apiserver build); see BENCHMARKS.md
 	bash bench/run.sh
 
 image: ## build the image with Docker (distroless, non-root) and its -shell variant

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full benchmark (`make bench`): builds the experiment as the image does, then measures it against the ECS
 # simulator with an injected round trip, 1, 10, 100 and 500 services under ECS's rate limits, and the aws CLI
-# comparison; prints progress on stderr and the markdown report on stdout and into $OUT. The 500-service run is
+# comparison, and the fault's timing with the Kubernetes writer behind a slow kube-apiserver (slowapi: needs the
+# kube binaries that `make prepare` builds); prints progress on stderr and the markdown report on stdout and into $OUT. The 500-service run is
 # bounded by ECS's RegisterTaskDefinition rate (20, then 1/s), so the whole run takes 20 minutes or more.
 #
 # Environment: RTT (default 20ms), SERVICES (default 1,10,100,500), OUT (default bin/bench.md); further

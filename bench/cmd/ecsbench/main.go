@@ -46,9 +46,12 @@ type config struct {
 	CLI            string
 	ManualScript   string
 	Out            string
+	// SlowAPIServices and SlowAPIDelay shape the slowapi scenario (slowapi.go).
+	SlowAPIServices int
+	SlowAPIDelay    time.Duration
 }
 
-var allScenarios = []string{"start", "stop", "quiet", "scale", "manual"}
+var allScenarios = []string{"start", "stop", "quiet", "scale", "manual", "slowapi"}
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("ecsbench", flag.ContinueOnError)
@@ -68,6 +71,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&manual, "manual-services", "1,10", "service counts of the aws CLI comparison")
 	fs.BoolVar(&c.RateLimits, "rate-limits", true, "enforce ECS's documented rates (ecssim.ECSRateLimits) in the scale scenario")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ","))
+	fs.IntVar(&c.SlowAPIServices, "slowapi-services", 10, "services of the slowapi scenario (file writer vs a slow apiserver)")
+	fs.DurationVar(&c.SlowAPIDelay, "slowapi-delay", 300*time.Millisecond, "how late the slowapi scenario's apiserver gets every request")
 	fs.StringVar(&c.CLI, "aws-cli", "aws", "aws CLI for the manual comparison (looked up in PATH)")
 	fs.StringVar(&c.ManualScript, "manual-script", "", "manual steps script; empty is <module>/bench/manual.sh")
 	fs.StringVar(&c.Out, "out", "", "also write the markdown report to this file")
@@ -99,6 +104,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return config{}, errors.New("-rtt must not be negative")
 	case c.QuietServices < 1:
 		return config{}, errors.New("-quiet-services must be at least 1")
+	case c.SlowAPIServices < 1 || c.SlowAPIDelay < 0:
+		return config{}, errors.New("-slowapi-services must be at least 1 and -slowapi-delay not negative")
 	}
 	if c.ManualScript == "" {
 		c.ManualScript = filepath.Join(c.ModuleRoot, "bench", "manual.sh")
@@ -240,6 +247,12 @@ func (b *bench) runAll(ctx context.Context) (*report, error) {
 				return rep, fmt.Errorf("manual comparison, %d services: %w", n, err)
 			}
 			rep.manual = append(rep.manual, m)
+		}
+	}
+	if want("slowapi") {
+		rep.load = append(rep.load, newLoadNote("slowapi", "before"))
+		if rep.slowAPI, err = b.scenarioSlowAPI(ctx); err != nil {
+			return rep, fmt.Errorf("slowapi scenario: %w", err)
 		}
 	}
 	rep.load = append(rep.load, newLoadNote("end", "after"))

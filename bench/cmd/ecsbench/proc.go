@@ -32,10 +32,16 @@ type faultRun struct {
 	Duration int // TOTAL_CHAOS_DURATION and CHAOS_INTERVAL, seconds
 	Delay    int // STATUS_CHECK_DELAY, seconds
 	Timeout  int // STATUS_CHECK_TIMEOUT, seconds
+	// KubeEnv, when set, replaces RESULT_FILE: the result goes to the Kubernetes API it names (KUBECONFIG...).
+	KubeEnv []string
 }
 
 func (f faultRun) env() []string {
-	return []string{
+	output := []string{"RESULT_FILE=" + filepath.Join(f.WorkDir, f.Name+".result.yaml")}
+	if f.KubeEnv != nil {
+		output = f.KubeEnv
+	}
+	return append([]string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + f.WorkDir, // no ~/.aws of the machine's user
 		"CLUSTER_NAME=" + f.Cluster,
@@ -50,9 +56,8 @@ func (f faultRun) env() []string {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ACCESS_KEY_ID=" + fakeAccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + fakeSecretKey,
-		"RESULT_FILE=" + filepath.Join(f.WorkDir, f.Name+".result.yaml"),
 		"LOG_LEVEL=info",
-	}
+	}, output...)
 }
 
 // procResult is what a finished process left behind.
