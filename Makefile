@@ -14,7 +14,7 @@ INTEGRATION := -tags integration
 .PHONY: help build demo test test-unit test-integration prepare lint fuzz bench image image-oci manifests smoke-aws reliability-full litmus-e2e clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## build the static binary into bin/experiment
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/experiment ./experiment
