@@ -2,7 +2,6 @@ package recorder
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -196,19 +195,4 @@ func firstError(report *ecsimage.Report) string {
 		}
 	}
 	return "see the fault status"
-}
-
-// faultStatus is the report as plain JSON values, for the ChaosResult's status.
-func faultStatus(report *ecsimage.Report, o ecsimage.Outcome) map[string]any {
-	data, err := json.Marshal(report)
-	if err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	m["outcome"] = o.String()
-	m["exitCode"] = int64(o)
-	return m
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/engine"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/timeline"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
 )
 
@@ -412,5 +413,48 @@ func TestKubeWriterWithoutPermissionFails(t *testing.T) {
 	err = result.NewKubeWriter(client, e.namespace).Start(t.Context(), &result.ChaosResult{Experiment: "x"})
 	if err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Errorf("err = %v, want forbidden", err)
+	}
+}
+
+// The budgets the recorder keeps (experiment/recorder's servicesBudget, 1 MiB of service reports, and
+// timeline.MaxBytes) leave a ChaosResult the apiserver stores, with a thousand targets in the history; twice that
+// is refused (etcd's default request limit, 1.5 MiB), which is why the budgets exist.
+func TestKubeWriterStoresTheLargestResultTheFaultWrites(t *testing.T) {
+	const serviceReports = 1 << 20
+	blob := func(n int) []any { // n bytes of JSON strings, in 1 KiB pieces like service reports
+		var out []any
+		for range n / 1024 {
+			out = append(out, strings.Repeat("x", 1024-3))
+		}
+		return out
+	}
+	var targets []result.Target
+	for i := range 1000 {
+		targets = append(targets, result.Target{Name: fmt.Sprintf("service-%04d", i), Kind: "ECSService", ChaosStatus: result.ChaosReverted})
+	}
+	e := newEnv(t, "litmus")
+	w := result.NewKubeWriter(e.runner, e.namespace)
+	for _, tc := range []struct {
+		name    string
+		reports int
+		wantErr bool
+	}{{"within the budgets", serviceReports, false}, {"twice the budget", 2 * serviceReports, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := result.ChaosResult{Experiment: "ecs-invalid-container-image", Instance: strings.ReplaceAll(tc.name, " ", "-"), Targets: targets}
+			if err := w.Start(t.Context(), &r); err != nil {
+				t.Fatal(err)
+			}
+			r.Phase, r.Verdict = result.PhaseCompleted, result.VerdictPass
+			r.FaultStatus = map[string]any{"services": blob(tc.reports), "timeline": map[string]any{"samples": blob(timeline.MaxBytes)}}
+			err := w.Finish(t.Context(), &r)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Finish: %v, want an error: %v", err, tc.wantErr)
+			}
+			if err == nil {
+				if got, _ := e.get(t, result.Name("", r.Experiment, r.Instance)); got.Result.Verdict != result.VerdictPass {
+					t.Errorf("stored verdict %s, want Pass", got.Result.Verdict)
+				}
+			}
+		})
 	}
 }
