@@ -93,7 +93,6 @@ func (s *Simulator) reconcile(svc *service) {
 		return
 	}
 	primary.desired = svc.desired
-	d := int(svc.desired)
 	maxTotal, minHealthy := svc.bounds()
 
 	var stopped []*task
@@ -102,27 +101,39 @@ func (s *Simulator) reconcile(svc *service) {
 			fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
 		stopped = append(stopped, t)
 	}
+	primaryActive := scaleDownPrimary(all, primary, int(svc.desired), stop)
+	stopOlderDeployments(all, primary, minHealthy, stop)
+	s.reportStopped(svc, stopped)
 
-	// Scale the primary down to the desired count, dropping tasks that are not running yet first.
+	s.startPrimary(svc, primary, all, len(primaryActive), maxTotal)
+	s.settle(svc)
+}
+
+// scaleDownPrimary stops the primary's tasks above the desired count, dropping tasks that are not running yet
+// first so that the running ones keep serving. It returns the primary's active tasks that remain.
+func scaleDownPrimary(all []*task, primary *deployment, desired int, stop func(*task)) []*task {
 	var primaryActive []*task
 	for _, t := range all {
 		if t.dep == primary && t.active() {
 			primaryActive = append(primaryActive, t)
 		}
 	}
-	for i := len(primaryActive) - 1; i >= 0 && len(primaryActive) > d; i-- {
+	for i := len(primaryActive) - 1; i >= 0 && len(primaryActive) > desired; i-- {
 		if !primaryActive[i].healthy() {
 			stop(primaryActive[i])
 			primaryActive = append(primaryActive[:i], primaryActive[i+1:]...)
 		}
 	}
-	for len(primaryActive) > d {
+	for len(primaryActive) > desired {
 		stop(primaryActive[len(primaryActive)-1])
 		primaryActive = primaryActive[:len(primaryActive)-1]
 	}
+	return primaryActive
+}
 
-	// Older deployments: tasks that are not healthy are useless and go at once; healthy ones go only
-	// while enough healthy tasks remain.
+// stopOlderDeployments retires the tasks of deployments the primary replaces: tasks that are not healthy are
+// useless and go at once; healthy ones go only while minimumHealthyPercent (minHealthy tasks) still holds.
+func stopOlderDeployments(all []*task, primary *deployment, minHealthy int, stop func(*task)) {
 	healthy := 0
 	for _, t := range all {
 		if t.healthy() {
@@ -140,40 +151,54 @@ func (s *Simulator) reconcile(svc *service) {
 			healthy--
 		}
 	}
+}
 
+// reportStopped adds the service event ECS writes for the tasks a scheduler pass stopped; a service that
+// stops tasks is no longer in a steady state.
+func (s *Simulator) reportStopped(svc *service, stopped []*task) {
 	if len(stopped) > 0 {
 		s.addEvent(svc, "has stopped %d running tasks: %s.", len(stopped), taskList(stopped))
 		svc.steady = false
 	}
+}
 
-	// Start primary tasks within maximumPercent, which bounds the tasks RUNNING or PENDING (stopping ones
-	// are neither), unless the deployment has failed or is backing off.
+// startPrimary launches the primary tasks still missing (the primary has primaryActive of the desired count)
+// within maximumPercent (maxTotal tasks), which bounds the tasks RUNNING or PENDING (stopping ones are
+// neither), unless the deployment has failed or is backing off after failed launches.
+func (s *Simulator) startPrimary(svc *service, primary *deployment, all []*task, primaryActive, maxTotal int) {
 	activeTotal := 0
 	for _, t := range all {
 		if t.active() {
 			activeTotal++
 		}
 	}
-	launch := min(d-len(primaryActive), maxTotal-activeTotal)
-	if launch > 0 && primary.rollout != types.DeploymentRolloutStateFailed {
-		if s.now.Before(primary.nextLaunch) {
-			s.wakeAt(svc, primary.nextLaunch)
-		} else {
-			started := make([]*task, 0, launch)
-			for range launch {
-				t := s.launchTask(svc, primary)
-				if t == nil { // no room on any container instance (capacity.go)
-					break
-				}
-				started = append(started, t)
-			}
-			if len(started) > 0 {
-				s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
-				svc.steady = false
-			}
-		}
+	launch := min(int(svc.desired)-primaryActive, maxTotal-activeTotal)
+	if launch <= 0 || primary.rollout == types.DeploymentRolloutStateFailed {
+		return
 	}
-	s.settle(svc)
+	if s.now.Before(primary.nextLaunch) {
+		s.wakeAt(svc, primary.nextLaunch)
+		return
+	}
+	started := s.startTasks(svc, primary, launch)
+	if len(started) > 0 {
+		s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
+		svc.steady = false
+	}
+}
+
+// startTasks launches up to n tasks of dep; fewer when no container instance has room (capacity.go), in which
+// case a later pass tries again.
+func (s *Simulator) startTasks(svc *service, dep *deployment, n int) []*task {
+	started := make([]*task, 0, n)
+	for range n {
+		t := s.launchTask(svc, dep)
+		if t == nil {
+			break
+		}
+		started = append(started, t)
+	}
+	return started
 }
 
 // wakeAt makes sure the scheduler looks at svc again at t.

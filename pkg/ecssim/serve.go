@@ -109,20 +109,7 @@ type SeedSpec struct {
 // tags are as a real setup would leave them) and then brings every task to RUNNING at once, so the
 // service starts with one COMPLETED deployment. It fails when an image is not pullable.
 func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpec) (string, error) {
-	if spec.Cluster == "" {
-		spec.Cluster = "default"
-	}
-	if spec.LaunchType == "" {
-		spec.LaunchType = types.LaunchTypeFargate
-	}
-	containers := spec.Containers
-	if len(containers) == 0 {
-		image := spec.Image
-		if image == "" {
-			image = "nginx"
-		}
-		containers = []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true)}}
-	}
+	spec = spec.withDefaults()
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
 		return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
 	}
@@ -131,23 +118,60 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 			return "", fmt.Errorf("seed cluster %s: %w", spec.Cluster, err)
 		}
 	}
-	if spec.TaskCPU == "" {
-		spec.TaskCPU = "256"
-	}
-	if spec.TaskMemory == "" {
-		spec.TaskMemory = "512"
-	}
 	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(spec.Family), ContainerDefinitions: containers, Tags: spec.TaskDefinitionTags,
+		Family: aws.String(spec.Family), ContainerDefinitions: spec.containers(), Tags: spec.TaskDefinitionTags,
 		RequiresCompatibilities: []types.Compatibility{types.Compatibility(spec.LaunchType)},
 		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String(spec.TaskCPU), Memory: aws.String(spec.TaskMemory),
 	})
 	if err != nil {
 		return "", fmt.Errorf("seed task definition %s: %w", spec.Family, err)
 	}
+	created, err := c.CreateService(ctx, spec.createServiceInput(reg.TaskDefinition.TaskDefinitionArn))
+	if err != nil {
+		return "", fmt.Errorf("seed service %s: %w", spec.Service, err)
+	}
+	if err := s.settleNow(spec.Cluster, spec.Service); err != nil {
+		return "", err
+	}
+	return aws.ToString(created.Service.ServiceArn), nil
+}
+
+// withDefaults fills in the defaults SeedSpec documents for the members left empty.
+func (spec SeedSpec) withDefaults() SeedSpec {
+	if spec.Cluster == "" {
+		spec.Cluster = "default"
+	}
+	if spec.LaunchType == "" {
+		spec.LaunchType = types.LaunchTypeFargate
+	}
+	if spec.TaskCPU == "" {
+		spec.TaskCPU = "256"
+	}
+	if spec.TaskMemory == "" {
+		spec.TaskMemory = "512"
+	}
+	return spec
+}
+
+// containers is the container list to register: Containers, else one essential container "app" running Image
+// (nginx when empty, which the simulator's registry always holds).
+func (spec SeedSpec) containers() []types.ContainerDefinition {
+	if len(spec.Containers) > 0 {
+		return spec.Containers
+	}
+	image := spec.Image
+	if image == "" {
+		image = "nginx"
+	}
+	return []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true)}}
+}
+
+// createServiceInput is the CreateService call that seeds spec's service on taskDefinitionARN, in an awsvpc
+// network as Fargate requires.
+func (spec SeedSpec) createServiceInput(taskDefinitionARN *string) *ecs.CreateServiceInput {
 	in := &ecs.CreateServiceInput{
 		Cluster: aws.String(spec.Cluster), ServiceName: aws.String(spec.Service),
-		TaskDefinition: reg.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(spec.DesiredCount),
+		TaskDefinition: taskDefinitionARN, DesiredCount: aws.Int32(spec.DesiredCount),
 		LaunchType: spec.LaunchType, DeploymentConfiguration: spec.DeploymentConfiguration,
 		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
 			Subnets: []string{"subnet-0123456789abcdef0"}, AssignPublicIp: types.AssignPublicIpDisabled,
@@ -160,14 +184,7 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 	if spec.Controller != "" {
 		in.DeploymentController = &types.DeploymentController{Type: spec.Controller}
 	}
-	created, err := c.CreateService(ctx, in)
-	if err != nil {
-		return "", fmt.Errorf("seed service %s: %w", spec.Service, err)
-	}
-	if err := s.settleNow(spec.Cluster, spec.Service); err != nil {
-		return "", err
-	}
-	return aws.ToString(created.Service.ServiceArn), nil
+	return in
 }
 
 // settleNow brings every task of a service that is on its way up to RUNNING immediately.

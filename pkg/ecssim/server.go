@@ -236,28 +236,63 @@ func (s *Simulator) overLimit(op string) bool {
 // Handler serves the ECS JSON 1.1 protocol: POST / with X-Amz-Target.
 func (s *Simulator) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
+// serveHTTP answers one call: the fault hooks decide first, the operation takes effect, the request log and
+// OnRequest hooks see it, and only then does the reply leave (late, lost or written).
 func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	wall := time.Now()
-	if r.Method != http.MethodPost {
-		writeError(w, &APIError{Code: "UnknownOperationException", Message: "only POST is supported"})
+	op, h, body, e := s.readCall(r)
+	if e != nil {
+		writeError(w, e)
 		return
+	}
+	v := s.decide(op)
+	out, apiErr := s.runCall(op, h, body, v.reject, wall)
+	if v.latency > 0 {
+		clock.Sleep(s.clk, v.latency, r.Context().Done())
+	}
+	if v.drop {
+		s.dropConnection(w, op)
+		return
+	}
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	payload, err := s.codec.encode(out)
+	if err != nil {
+		writeError(w, &APIError{Code: "ServerException", Message: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", requestID(wall))
+	_, _ = w.Write(payload)
+}
+
+// readCall finds the operation of a JSON 1.1 call (POST with X-Amz-Target) and reads its body; an error is the
+// reply for a call the simulator cannot take.
+func (s *Simulator) readCall(r *http.Request) (string, handler, []byte, *APIError) {
+	if r.Method != http.MethodPost {
+		return "", handler{}, nil, &APIError{Code: "UnknownOperationException", Message: "only POST is supported"}
 	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	h, known := s.operations()[op]
 	if !ok || !known {
-		writeError(w, &APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("operation %q is not supported by the simulator", op)})
-		return
+		return "", handler{}, nil, &APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("operation %q is not supported by the simulator", op)}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeError(w, &APIError{Code: "SerializationException", Message: err.Error()})
-		return
+		return "", handler{}, nil, &APIError{Code: "SerializationException", Message: err.Error()}
 	}
+	return op, h, body, nil
+}
 
-	v := s.decide(op)
+// runCall lets the operation take effect unless the fault hooks rejected it, and records the call in the
+// request log and with the OnRequest hooks (outside the locks, so they may call the simulator) before the
+// reply leaves.
+func (s *Simulator) runCall(op string, h handler, body []byte, reject *APIError, wall time.Time) (smithy.Serializable, *APIError) {
 	var out smithy.Serializable
 	var summary string
-	apiErr := v.reject
+	apiErr := reject
 	if apiErr == nil {
 		out, summary, apiErr = h.fn(body)
 	}
@@ -278,32 +313,20 @@ func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if apiErr != nil {
 		s.logf("ecssim: %s -> %s: %s", op, apiErr.Code, apiErr.Message)
 	}
+	return out, apiErr
+}
 
-	if v.latency > 0 {
-		clock.Sleep(s.clk, v.latency, r.Context().Done())
-	}
-	if v.drop {
-		s.logf("ecssim: %s took effect; dropping the connection", op)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
+// dropConnection closes the connection of a call that took effect without replying, as a reply lost on the
+// way does.
+func (s *Simulator) dropConnection(w http.ResponseWriter, op string) {
+	s.logf("ecssim: %s took effect; dropping the connection", op)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
 		}
-		panic(http.ErrAbortHandler) // closes the connection on servers that cannot hijack (HTTP/2)
 	}
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	payload, err := s.codec.encode(out)
-	if err != nil {
-		writeError(w, &APIError{Code: "ServerException", Message: err.Error()})
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", requestID(wall))
-	_, _ = w.Write(payload)
+	panic(http.ErrAbortHandler) // closes the connection on servers that cannot hijack (HTTP/2)
 }
 
 func writeError(w http.ResponseWriter, e *APIError) {

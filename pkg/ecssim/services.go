@@ -229,27 +229,14 @@ func validateDeploymentConfiguration(cfg types.DeploymentConfiguration) *APIErro
 	return nil
 }
 
+// createService makes a service in an existing cluster and, with a task definition, its first deployment.
 func (s *Simulator) createService(body []byte) (smithy.Serializable, string, *APIError) {
 	in, spec, e := s.decodeServiceRequest(body)
 	if e != nil {
 		return nil, "", e
 	}
-	if !namePattern.MatchString(in.ServiceName) {
-		return nil, "", invalidParam("Service name %q must be up to 255 letters, numbers, hyphens and underscores.", in.ServiceName)
-	}
-	daemon := spec.SchedulingStrategy == types.SchedulingStrategyDaemon
-	controller := types.DeploymentControllerTypeEcs
-	if spec.DeploymentController != nil && spec.DeploymentController.Type != "" {
-		controller = spec.DeploymentController.Type
-	}
-	if in.DesiredCount == nil && !daemon {
-		return nil, "", invalidParam("desiredCount is required for a REPLICA service.")
-	}
-	if spec.LaunchType != "" && len(spec.CapacityProviderStrategy) > 0 {
-		return nil, "", invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
-	}
-	cfg := mergeDeploymentConfiguration(types.DeploymentConfiguration{}, spec.DeploymentConfiguration, daemon)
-	if e := validateDeploymentConfiguration(cfg); e != nil {
+	cfg, e := validateNewService(in, spec)
+	if e != nil {
 		return nil, "", e
 	}
 	tags, e := s.decodeTags(in.Tags)
@@ -269,19 +256,70 @@ func (s *Simulator) createService(body []byte) (smithy.Serializable, string, *AP
 	if old := c.services[in.ServiceName]; old != nil && old.status != "INACTIVE" {
 		return nil, "", invalidParam("Creation of service was not idempotent.")
 	}
+	controller := deploymentController(spec)
 	var tdArn string
 	if in.TaskDefinition != nil || controller == types.DeploymentControllerTypeEcs {
-		td := s.resolveTaskDefinition(aws.ToString(in.TaskDefinition))
-		if td == nil {
-			return nil, "", clientErr("TaskDefinition not found.")
+		if tdArn, e = s.activeTaskDefinitionLocked(aws.ToString(in.TaskDefinition)); e != nil {
+			return nil, "", e
 		}
-		if td.Status != types.TaskDefinitionStatusActive {
-			return nil, "", clientErr("TaskDefinition is inactive")
-		}
-		tdArn = aws.ToString(td.TaskDefinitionArn)
 	}
+	svc := s.addServiceLocked(c, in, spec, cfg, controller, tags)
+	desired := svc.desired
+	if tdArn != "" {
+		s.newDeployment(svc, tdArn, "")
+		s.reconcile(svc)
+	}
+	return &ecs.CreateServiceOutput{Service: s.renderService(svc, false)},
+		fmt.Sprintf("%s taskDefinition=%s desiredCount=%d", svc.arn, tdArn, desired), nil
+}
+
+// deploymentController is the controller a CreateService request asks for, ECS when it names none.
+func deploymentController(spec *types.Service) types.DeploymentControllerType {
+	if spec.DeploymentController != nil && spec.DeploymentController.Type != "" {
+		return spec.DeploymentController.Type
+	}
+	return types.DeploymentControllerTypeEcs
+}
+
+// validateNewService applies the checks of CreateService that need no state, and returns the deployment
+// configuration the service starts with (defaults filled in).
+func validateNewService(in *serviceRequest, spec *types.Service) (types.DeploymentConfiguration, *APIError) {
+	if !namePattern.MatchString(in.ServiceName) {
+		return types.DeploymentConfiguration{}, invalidParam("Service name %q must be up to 255 letters, numbers, hyphens and underscores.", in.ServiceName)
+	}
+	daemon := spec.SchedulingStrategy == types.SchedulingStrategyDaemon
+	if in.DesiredCount == nil && !daemon {
+		return types.DeploymentConfiguration{}, invalidParam("desiredCount is required for a REPLICA service.")
+	}
+	if spec.LaunchType != "" && len(spec.CapacityProviderStrategy) > 0 {
+		return types.DeploymentConfiguration{}, invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	cfg := mergeDeploymentConfiguration(types.DeploymentConfiguration{}, spec.DeploymentConfiguration, daemon)
+	if e := validateDeploymentConfiguration(cfg); e != nil {
+		return types.DeploymentConfiguration{}, e
+	}
+	return cfg, nil
+}
+
+// activeTaskDefinitionLocked resolves the task definition a service is pointed at to its ARN; ECS refuses a
+// missing or deregistered (INACTIVE) one.
+func (s *Simulator) activeTaskDefinitionLocked(ref string) (string, *APIError) {
+	td := s.resolveTaskDefinition(ref)
+	if td == nil {
+		return "", clientErr("TaskDefinition not found.")
+	}
+	if td.Status != types.TaskDefinitionStatusActive {
+		return "", clientErr("TaskDefinition is inactive")
+	}
+	return aws.ToString(td.TaskDefinitionArn), nil
+}
+
+// addServiceLocked stores a new ACTIVE service in c, in place of an INACTIVE one of the same name, with the
+// defaults ECS fills in; its tags replace any the previous service of that name left.
+func (s *Simulator) addServiceLocked(c *cluster, in *serviceRequest, spec *types.Service, cfg types.DeploymentConfiguration,
+	controller types.DeploymentControllerType, tags []types.Tag) *service {
 	desired := aws.ToInt32(in.DesiredCount)
-	if daemon {
+	if spec.SchedulingStrategy == types.SchedulingStrategyDaemon {
 		desired = daemonCount(c, in.DesiredCount) // one task per container instance (capacity.go)
 	}
 	if spec.LaunchType == "" && len(spec.CapacityProviderStrategy) == 0 {
@@ -303,12 +341,7 @@ func (s *Simulator) createService(body []byte) (smithy.Serializable, string, *AP
 	} else {
 		delete(s.tags, svc.arn)
 	}
-	if tdArn != "" {
-		s.newDeployment(svc, tdArn, "")
-		s.reconcile(svc)
-	}
-	return &ecs.CreateServiceOutput{Service: s.renderService(svc, false)},
-		fmt.Sprintf("%s taskDefinition=%s desiredCount=%d", svc.arn, tdArn, desired), nil
+	return svc
 }
 
 func (s *Simulator) serviceLocked(clusterRef, serviceRef string) (*service, *APIError) {
@@ -323,6 +356,8 @@ func (s *Simulator) serviceLocked(clusterRef, serviceRef string) (*service, *API
 	return svc, nil
 }
 
+// updateService changes an ACTIVE service: every member is checked before any is applied, so a refused call
+// changes nothing.
 func (s *Simulator) updateService(body []byte) (smithy.Serializable, string, *APIError) {
 	in, spec, e := s.decodeServiceRequest(body)
 	if e != nil {
@@ -337,41 +372,61 @@ func (s *Simulator) updateService(body []byte) (smithy.Serializable, string, *AP
 	if svc.status != "ACTIVE" {
 		return nil, "", &APIError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE."}
 	}
-	var summary []string
-	tdArn := svc.taskDef
+	u, e := s.checkServiceUpdateLocked(svc, in, spec)
+	if e != nil {
+		return nil, "", e
+	}
+	s.applyServiceUpdateLocked(svc, in, spec, &u)
+	s.reconcile(svc)
+	return &ecs.UpdateServiceOutput{Service: s.renderService(svc, false)},
+		svc.name + " " + strings.Join(u.summary, " "), nil
+}
+
+// serviceUpdate is an UpdateService request that passed every check, ready to apply.
+type serviceUpdate struct {
+	taskDef string // the task definition ARN the service runs after the update
+	cfg     types.DeploymentConfiguration
+	summary []string // what changes, for the request log
+}
+
+// checkServiceUpdateLocked refuses what ECS refuses in an update: a new task definition on a service that ECS
+// does not deploy, a missing or INACTIVE task definition, a bad deployment configuration, a negative count.
+func (s *Simulator) checkServiceUpdateLocked(svc *service, in *serviceRequest, spec *types.Service) (serviceUpdate, *APIError) {
+	u := serviceUpdate{taskDef: svc.taskDef, cfg: svc.cfg}
 	if in.TaskDefinition != nil {
 		if svc.controller != types.DeploymentControllerTypeEcs {
-			return nil, "", invalidParam("Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy or the task set API to deploy a new revision.", svc.controller)
+			return u, invalidParam("Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy or the task set API to deploy a new revision.", svc.controller)
 		}
-		td := s.resolveTaskDefinition(*in.TaskDefinition)
-		if td == nil {
-			return nil, "", clientErr("TaskDefinition not found.")
+		tdArn, e := s.activeTaskDefinitionLocked(*in.TaskDefinition)
+		if e != nil {
+			return u, e
 		}
-		if td.Status != types.TaskDefinitionStatusActive {
-			return nil, "", clientErr("TaskDefinition is inactive")
-		}
-		tdArn = aws.ToString(td.TaskDefinitionArn)
-		summary = append(summary, "taskDefinition="+tdArn)
+		u.taskDef = tdArn
+		u.summary = append(u.summary, "taskDefinition="+tdArn)
 	}
-	cfg := svc.cfg
 	if _, ok := in.present["deploymentConfiguration"]; ok {
-		cfg = mergeDeploymentConfiguration(svc.cfg, spec.DeploymentConfiguration, svc.spec.SchedulingStrategy == types.SchedulingStrategyDaemon)
-		if e := validateDeploymentConfiguration(cfg); e != nil {
-			return nil, "", e
+		u.cfg = mergeDeploymentConfiguration(svc.cfg, spec.DeploymentConfiguration, svc.spec.SchedulingStrategy == types.SchedulingStrategyDaemon)
+		if e := validateDeploymentConfiguration(u.cfg); e != nil {
+			return u, e
 		}
-		summary = append(summary, fmt.Sprintf("maximumPercent=%d minimumHealthyPercent=%d", aws.ToInt32(cfg.MaximumPercent), aws.ToInt32(cfg.MinimumHealthyPercent)))
+		u.summary = append(u.summary, fmt.Sprintf("maximumPercent=%d minimumHealthyPercent=%d", aws.ToInt32(u.cfg.MaximumPercent), aws.ToInt32(u.cfg.MinimumHealthyPercent)))
 	}
 	if in.DesiredCount != nil && *in.DesiredCount < 0 {
-		return nil, "", invalidParam("desiredCount must be at least 0.")
+		return u, invalidParam("desiredCount must be at least 0.")
 	}
+	return u, nil
+}
 
-	// Every check passed: apply.
-	svc.cfg = cfg
+// applyServiceUpdateLocked applies a checked update and starts a new deployment when the update asks for one
+// (a service without any deployment yet gets none); it adds what changed to u.summary.
+func (s *Simulator) applyServiceUpdateLocked(svc *service, in *serviceRequest, spec *types.Service, u *serviceUpdate) {
+	svc.cfg = u.cfg
 	if in.DesiredCount != nil {
 		svc.desired = *in.DesiredCount
-		summary = append(summary, fmt.Sprintf("desiredCount=%d", svc.desired))
+		u.summary = append(u.summary, fmt.Sprintf("desiredCount=%d", svc.desired))
 	}
-	redeploy := tdArn != svc.taskDef || in.ForceNewDeployment
+	redeploy := u.taskDef != svc.taskDef || in.ForceNewDeployment
+	// These members start a new deployment whenever they are present, as a new task definition does.
 	for _, member := range []string{"networkConfiguration", "capacityProviderStrategy", "platformVersion", "loadBalancers", "serviceRegistries", "placementConstraints", "placementStrategy", "volumeConfigurations"} {
 		if _, ok := in.present[member]; ok {
 			redeploy = true
@@ -388,15 +443,12 @@ func (s *Simulator) updateService(body []byte) (smithy.Serializable, string, *AP
 		svc.spec.PlatformVersion = spec.PlatformVersion
 	}
 	if in.ForceNewDeployment {
-		summary = append(summary, "forceNewDeployment")
+		u.summary = append(u.summary, "forceNewDeployment")
 	}
 	if redeploy && len(svc.deployments) > 0 {
-		dep := s.newDeployment(svc, tdArn, "")
-		summary = append(summary, "deployment="+dep.id)
+		dep := s.newDeployment(svc, u.taskDef, "")
+		u.summary = append(u.summary, "deployment="+dep.id)
 	}
-	s.reconcile(svc)
-	return &ecs.UpdateServiceOutput{Service: s.renderService(svc, false)},
-		svc.name + " " + strings.Join(summary, " "), nil
 }
 
 func (s *Simulator) deleteService(body []byte) (smithy.Serializable, string, *APIError) {

@@ -164,12 +164,24 @@ func (s *Simulator) beginStaged(svc *service, dep *deployment) bool {
 // reconcileStaged is the scheduler pass of a staged PRIMARY deployment.
 func (s *Simulator) reconcileStaged(svc *service) {
 	primary := svc.deployments[0]
-	st := primary.staged
 	primary.desired = svc.desired
-	all := svc.tasks()
+	greenActive := s.stopStagedSurplus(svc, primary)
+	s.startGreen(svc, primary, int(svc.desired)-greenActive)
+	s.dropDrained(svc)
+	s.advanceStaged(svc, primary)
+}
 
-	// Tasks of superseded deployments (neither green nor blue) go at once; so do surplus green tasks.
+// stopStagedSurplus stops what a staged deployment does not keep: tasks of superseded deployments (neither green
+// nor blue) and surplus green tasks at once, and blue's tasks at CLEAN_UP. It returns how many green tasks remain
+// active.
+func (s *Simulator) stopStagedSurplus(svc *service, primary *deployment) int {
+	st := primary.staged
+	all := svc.tasks()
 	var stopped []*task
+	stop := func(t *task) {
+		s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
+		stopped = append(stopped, t)
+	}
 	greenActive := 0
 	for _, t := range all {
 		switch {
@@ -177,50 +189,45 @@ func (s *Simulator) reconcileStaged(svc *service) {
 		case t.dep == primary:
 			greenActive++
 			if greenActive > int(svc.desired) {
-				s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
-				stopped = append(stopped, t)
+				stop(t)
 				greenActive--
 			}
 		case t.dep != st.blue:
-			s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
-			stopped = append(stopped, t)
+			stop(t)
 		}
 	}
 	if st.stage == types.ServiceDeploymentLifecycleStageCleanUp {
 		for _, t := range all {
 			if t.dep == st.blue && t.active() {
-				s.stopTaskLocked(t, types.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", primary.id))
-				stopped = append(stopped, t)
+				stop(t)
 			}
 		}
 	}
-	if len(stopped) > 0 {
-		s.addEvent(svc, "has stopped %d running tasks: %s.", len(stopped), taskList(stopped))
-		svc.steady = false
-	}
+	s.reportStopped(svc, stopped)
+	return greenActive
+}
 
-	// From SCALE_UP on, green runs the desired count beside blue (maximumPercent does not bound it).
+// startGreen launches up to missing green tasks. From SCALE_UP on, green runs the desired count beside blue
+// (maximumPercent does not bound it), unless the deployment is no longer in progress or is backing off.
+func (s *Simulator) startGreen(svc *service, primary *deployment, missing int) {
+	st := primary.staged
 	scaling := slices.Index(stagedOrder, st.stage) >= slices.Index(stagedOrder, types.ServiceDeploymentLifecycleStageScaleUp)
-	if launch := int(svc.desired) - greenActive; scaling && launch > 0 && primary.rollout == types.DeploymentRolloutStateInProgress {
-		if s.now.Before(primary.nextLaunch) {
-			s.wakeAt(svc, primary.nextLaunch)
-		} else {
-			var started []*task
-			for range launch {
-				t := s.launchTask(svc, primary)
-				if t == nil {
-					break
-				}
-				started = append(started, t)
-			}
-			if len(started) > 0 {
-				s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
-			}
-		}
+	if !scaling || missing <= 0 || primary.rollout != types.DeploymentRolloutStateInProgress {
+		return
 	}
-	s.dropDrained(svc)
+	if s.now.Before(primary.nextLaunch) {
+		s.wakeAt(svc, primary.nextLaunch)
+		return
+	}
+	if started := s.startTasks(svc, primary, missing); len(started) > 0 {
+		s.addEvent(svc, "has started %d tasks: %s.", len(started), taskList(started))
+	}
+}
 
-	switch st.stage {
+// advanceStaged ends the stages that wait on tasks: SCALE_UP once green runs the desired count healthy, CLEAN_UP
+// (completing the deployment) once no other deployment has a task left.
+func (s *Simulator) advanceStaged(svc *service, primary *deployment) {
+	switch primary.staged.stage {
 	case types.ServiceDeploymentLifecycleStageScaleUp:
 		healthy := 0
 		for _, t := range svc.tasks() {

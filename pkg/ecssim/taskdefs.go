@@ -56,48 +56,16 @@ type registerRequest struct {
 	Tags json.RawMessage `json:"tags"`
 }
 
+// registerTaskDefinition stores the next revision of a family once the body passed ECS's checks; a caller
+// without ecs:TagResource (denyTags) who sends tags is refused and nothing is stored.
 func (s *Simulator) registerTaskDefinition(body []byte) (smithy.Serializable, string, *APIError) {
-	// The input shares its member names with TaskDefinition, so the SDK's own type holds every field the
-	// caller sent (ports, secrets, health checks...) and DescribeTaskDefinition returns them unchanged.
-	var td types.TaskDefinition
-	if err := s.codec.decode(body, &td); err != nil {
-		return nil, "", &APIError{Code: "SerializationException", Message: err.Error()}
-	}
-	var plain registerRequest
-	if e := decodeJSON(body, &plain); e != nil {
-		return nil, "", e
-	}
-	tags, e := s.decodeTags(plain.Tags)
+	td, tags, e := s.decodeRegistration(body)
 	if e != nil {
 		return nil, "", e
 	}
-	famName := aws.ToString(td.Family)
-	if !familyPattern.MatchString(famName) {
-		return nil, "", clientErr("Family contains invalid characters or is too long: %q. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.", famName)
-	}
-	if len(td.ContainerDefinitions) == 0 {
-		return nil, "", clientErr("Container list cannot be empty.")
-	}
-	seen := map[string]bool{}
-	for _, c := range td.ContainerDefinitions {
-		name := aws.ToString(c.Name)
-		if name == "" {
-			return nil, "", clientErr("Container.name should not be null or empty.")
-		}
-		if aws.ToString(c.Image) == "" {
-			return nil, "", clientErr("Container.image should not be null or empty.")
-		}
-		if seen[name] {
-			return nil, "", clientErr("Duplicate container names are not allowed: %s.", name)
-		}
-		seen[name] = true
-	}
-	if e := validateTags(tags); e != nil {
-		return nil, "", e
-	}
-
 	s.lockAndAdvance()
 	defer s.mu.Unlock()
+	famName := aws.ToString(td.Family)
 	f := s.families[famName]
 	if f == nil {
 		f = &family{name: famName}
@@ -110,7 +78,71 @@ func (s *Simulator) registerTaskDefinition(body []byte) (smithy.Serializable, st
 			s.acct, arn)}
 	}
 	s.families[famName] = f
-	// Output-only members are the service's to set, whatever the body contained.
+	s.setOutputMembers(&td, arn, rev)
+	f.revisions = append(f.revisions, &td)
+	if len(tags) > 0 {
+		s.tags[arn] = tags
+	}
+	stored := td
+	out := &ecs.RegisterTaskDefinitionOutput{TaskDefinition: &stored, Tags: tags}
+	return out, registrationSummary(arn, &td, tags), nil
+}
+
+// decodeRegistration reads a RegisterTaskDefinition body and rejects what ECS rejects before anything is stored.
+func (s *Simulator) decodeRegistration(body []byte) (types.TaskDefinition, []types.Tag, *APIError) {
+	// The input shares its member names with TaskDefinition, so the SDK's own type holds every field the
+	// caller sent (ports, secrets, health checks...) and DescribeTaskDefinition returns them unchanged.
+	var td types.TaskDefinition
+	if err := s.codec.decode(body, &td); err != nil {
+		return td, nil, &APIError{Code: "SerializationException", Message: err.Error()}
+	}
+	var plain registerRequest
+	if e := decodeJSON(body, &plain); e != nil {
+		return td, nil, e
+	}
+	tags, e := s.decodeTags(plain.Tags)
+	if e != nil {
+		return td, nil, e
+	}
+	famName := aws.ToString(td.Family)
+	if !familyPattern.MatchString(famName) {
+		return td, nil, clientErr("Family contains invalid characters or is too long: %q. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.", famName)
+	}
+	if e := validateContainers(td.ContainerDefinitions); e != nil {
+		return td, nil, e
+	}
+	if e := validateTags(tags); e != nil {
+		return td, nil, e
+	}
+	return td, tags, nil
+}
+
+// validateContainers applies ECS's checks on the container list: at least one container, each with a name
+// and an image, and no name twice.
+func validateContainers(containers []types.ContainerDefinition) *APIError {
+	if len(containers) == 0 {
+		return clientErr("Container list cannot be empty.")
+	}
+	seen := map[string]bool{}
+	for _, c := range containers {
+		name := aws.ToString(c.Name)
+		if name == "" {
+			return clientErr("Container.name should not be null or empty.")
+		}
+		if aws.ToString(c.Image) == "" {
+			return clientErr("Container.image should not be null or empty.")
+		}
+		if seen[name] {
+			return clientErr("Duplicate container names are not allowed: %s.", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+// setOutputMembers sets the members that are the service's to set, whatever the body contained, for a new
+// ACTIVE revision rev at arn.
+func (s *Simulator) setOutputMembers(td *types.TaskDefinition, arn string, rev int32) {
 	td.TaskDefinitionArn = aws.String(arn)
 	td.Revision = rev
 	td.Status = types.TaskDefinitionStatusActive
@@ -126,17 +158,16 @@ func (s *Simulator) registerTaskDefinition(body []byte) (smithy.Serializable, st
 			td.Compatibilities = append(td.Compatibilities, types.CompatibilityFargate)
 		}
 	}
-	f.revisions = append(f.revisions, &td)
-	if len(tags) > 0 {
-		s.tags[arn] = tags
-	}
+}
+
+// registrationSummary is the request log's line for a registration: the ARN, each container's image and the
+// number of tags.
+func registrationSummary(arn string, td *types.TaskDefinition, tags []types.Tag) string {
 	images := make([]string, 0, len(td.ContainerDefinitions))
 	for _, c := range td.ContainerDefinitions {
 		images = append(images, aws.ToString(c.Name)+"="+aws.ToString(c.Image))
 	}
-	stored := td
-	out := &ecs.RegisterTaskDefinitionOutput{TaskDefinition: &stored, Tags: tags}
-	return out, fmt.Sprintf("%s images=%s tags=%d", arn, strings.Join(images, ","), len(tags)), nil
+	return fmt.Sprintf("%s images=%s tags=%d", arn, strings.Join(images, ","), len(tags))
 }
 
 type describeTaskDefinitionRequest struct {
