@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
@@ -33,43 +34,21 @@ var demoTunables = []string{
 // use), served on loopback and driven through the real AWS SDK, on a scaled clock: the same log, summary and
 // ChaosResult as a real run, and the same exit code. It needs no AWS account and no Kubernetes cluster.
 func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	shapeName := flags.String("shape", "rolling", "service shape to rehearse (see --list-shapes)")
-	list := flags.Bool("list-shapes", false, "list the service shapes, one line each, and exit")
-	duration := flags.Int("duration", 0, "seconds of chaos (TOTAL_CHAOS_DURATION and CHAOS_INTERVAL); default: the environment's, else 30")
-	tasks := flags.Int("tasks", 0, "desired tasks of a REPLICA shape's service; default: the shape's")
-	reportPath := flags.String("report", "", "also write the run as one HTML page here (REPORT_FILE)")
-	if err := flags.Parse(args); err != nil {
+	f, err := parseDemoFlags(args, stderr)
+	if err != nil {
 		return int(ecsimage.OutcomeRefused)
 	}
-	if *list {
+	if f.list {
 		listShapes(stdout)
 		return 0
 	}
-	shape, ok := ecssim.ShapeNamed(*shapeName)
+	shape, ok := demoShape(f, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "demo: unknown --shape %q; allowed: %s\n", *shapeName, strings.Join(shapeNames(), ", "))
 		return int(ecsimage.OutcomeRefused)
 	}
-	if shape.Unavailable != "" {
-		fmt.Fprintf(stderr, "demo: shape %s is not available in this build: %s\n", shape.Name, shape.Unavailable)
-		return int(ecsimage.OutcomeRefused)
-	}
-	if *duration < 0 || *duration > 0 && *duration < 3 || *tasks < 0 {
-		fmt.Fprintln(stderr, "demo: --duration must be at least 3 (seconds) and --tasks at least 1")
-		return int(ecsimage.OutcomeRefused)
-	}
-	if *tasks > 0 {
-		if shape.Service.SchedulingStrategy == types.SchedulingStrategyDaemon {
-			fmt.Fprintln(stderr, "demo: --tasks does not apply to a DAEMON shape: it runs one task per container instance")
-			return int(ecsimage.OutcomeRefused)
-		}
-		shape.Service.DesiredCount = int32(*tasks)
-	}
-	env := demoEnv(shape, lookupEnv, *duration)
-	if *reportPath != "" {
-		env["REPORT_FILE"] = *reportPath
+	env := demoEnv(shape, lookupEnv, f.duration)
+	if f.reportPath != "" {
+		env["REPORT_FILE"] = f.reportPath
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	log := newLogger(stderr, lookup)
@@ -78,7 +57,60 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		log.Errorf("demo: %v", err)
 		return int(ecsimage.OutcomeRefused)
 	}
+	return rehearse(ctx, shape, cfg, log, lookup, stdout)
+}
 
+// demoFlags are the demo subcommand's flags.
+type demoFlags struct {
+	shape      string
+	list       bool
+	duration   int // seconds; 0: the environment's
+	tasks      int // 0: the shape's
+	reportPath string
+}
+
+// parseDemoFlags reads the flags; the flag package has already told stderr what is wrong when it fails.
+func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
+	var f demoFlags
+	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&f.shape, "shape", "rolling", "service shape to rehearse (see --list-shapes)")
+	flags.BoolVar(&f.list, "list-shapes", false, "list the service shapes, one line each, and exit")
+	flags.IntVar(&f.duration, "duration", 0, "seconds of chaos (TOTAL_CHAOS_DURATION and CHAOS_INTERVAL); default: the environment's, else 30")
+	flags.IntVar(&f.tasks, "tasks", 0, "desired tasks of a REPLICA shape's service; default: the shape's")
+	flags.StringVar(&f.reportPath, "report", "", "also write the run as one HTML page here (REPORT_FILE)")
+	return f, flags.Parse(args)
+}
+
+// demoShape is the shape the flags ask for, with their task count; false (after telling stderr why) when the
+// shape is unknown or not in this build, or the flags do not fit it.
+func demoShape(f demoFlags, stderr io.Writer) (ecssim.Shape, bool) {
+	shape, ok := ecssim.ShapeNamed(f.shape)
+	if !ok {
+		fmt.Fprintf(stderr, "demo: unknown --shape %q; allowed: %s\n", f.shape, strings.Join(shapeNames(), ", "))
+		return ecssim.Shape{}, false
+	}
+	if shape.Unavailable != "" {
+		fmt.Fprintf(stderr, "demo: shape %s is not available in this build: %s\n", shape.Name, shape.Unavailable)
+		return ecssim.Shape{}, false
+	}
+	if f.duration < 0 || f.duration > 0 && f.duration < 3 || f.tasks < 0 {
+		fmt.Fprintln(stderr, "demo: --duration must be at least 3 (seconds) and --tasks at least 1")
+		return ecssim.Shape{}, false
+	}
+	if f.tasks > 0 {
+		if shape.Service.SchedulingStrategy == types.SchedulingStrategyDaemon {
+			fmt.Fprintln(stderr, "demo: --tasks does not apply to a DAEMON shape: it runs one task per container instance")
+			return ecssim.Shape{}, false
+		}
+		shape.Service.DesiredCount = int32(f.tasks)
+	}
+	return shape, true
+}
+
+// rehearse serves the shape's simulator, seeds it, runs the fault against it as a real run would, and logs what
+// the service runs before and after; it returns the run's exit code.
+func rehearse(ctx context.Context, shape ecssim.Shape, cfg tunables.Config, log *logrus.Logger, lookup func(string) (string, bool), stdout io.Writer) int {
 	clk := clock.NewScaled(shape.Scale)
 	srv, err := ecssim.Serve(ecssim.Options{Clock: clk, Timing: shape.Timing})
 	if err != nil {

@@ -30,80 +30,110 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	return reportWith(ctx, args, os.Stdin, stdout, stderr, lookupEnv)
 }
 
+// reportWith is reportCommand reading stdin from the given reader, so that tests can feed it.
 func reportWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	req, err := parseReportArgs(args, stderr)
+	if err != nil {
+		return int(ecsimage.OutcomeRefused)
+	}
+	res, err := req.read(ctx, stdin, lookupEnv)
+	if err == nil {
+		err = req.write(res, stdout, stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "report: %v\n", err)
+		return int(ecsimage.OutcomeRefused)
+	}
+	return 0
+}
+
+// reportRequest is what the report subcommand's arguments ask for.
+type reportRequest struct {
+	out         string   // the HTML file; empty: stdout
+	fromCluster string   // NAMESPACE/NAME of a ChaosResult in the cluster
+	files       []string // the result files given; "-" is stdin
+}
+
+// parseReportArgs reads the flags and the files; the flag package has already told stderr what is wrong when it
+// fails.
+func parseReportArgs(args []string, stderr io.Writer) (reportRequest, error) {
+	var req reportRequest
 	flags := flag.NewFlagSet("report", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	out := flags.String("out", "", "write the HTML here (default: stdout)")
-	from := flags.String("from-cluster", "", "read the ChaosResult NAMESPACE/NAME from the cluster (in a pod, or with KUBECONFIG)")
+	flags.StringVar(&req.out, "out", "", "write the HTML here (default: stdout)")
+	flags.StringVar(&req.fromCluster, "from-cluster", "", "read the ChaosResult NAMESPACE/NAME from the cluster (in a pod, or with KUBECONFIG)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: experiment report [--out FILE] [FILE | - | --from-cluster NAMESPACE/NAME]")
 		flags.PrintDefaults()
 	}
 	// Flags may follow the file too (report result.yaml --out report.html): the flag package stops at the first
 	// argument that is not a flag, so parsing resumes after each one.
-	var positional []string
 	for {
 		if err := flags.Parse(args); err != nil {
-			return int(ecsimage.OutcomeRefused)
+			return reportRequest{}, err
 		}
 		if flags.NArg() == 0 {
-			break
+			return req, nil
 		}
-		positional = append(positional, flags.Arg(0))
+		req.files = append(req.files, flags.Arg(0))
 		args = flags.Args()[1:]
 	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "report: "+format+"\n", a...)
-		return int(ecsimage.OutcomeRefused)
-	}
-	var res *result.ChaosResult
+}
+
+// read returns the one ChaosResult the request names: from the cluster, from a file, or from stdin ("-" or no
+// file at all).
+func (req reportRequest) read(ctx context.Context, stdin io.Reader, lookupEnv func(string) (string, bool)) (*result.ChaosResult, error) {
 	switch {
-	case *from != "" && len(positional) > 0:
-		return bad("give either a file or --from-cluster, not both")
-	case len(positional) > 1:
-		return bad("one result at a time; got %d files", len(positional))
-	case *from != "":
-		r, err := resultFromCluster(ctx, *from, lookupEnv)
-		if err != nil {
-			return bad("%v", err)
-		}
-		res = r
-	default:
-		name, in := "stdin", stdin
-		if len(positional) == 1 && positional[0] != "-" {
-			name = positional[0]
-			f, err := os.Open(name)
-			if err != nil {
-				return bad("%v", err)
-			}
-			defer f.Close()
-			in = f
-		}
-		data, err := io.ReadAll(in)
-		if err != nil {
-			return bad("read %s: %v", name, err)
-		}
-		stored, err := result.ReadYAML(data)
-		if err != nil {
-			return bad("%s holds no ChaosResult: %v", name, err)
-		}
-		res = &stored.Result
+	case req.fromCluster != "" && len(req.files) > 0:
+		return nil, errors.New("give either a file or --from-cluster, not both")
+	case len(req.files) > 1:
+		return nil, fmt.Errorf("one result at a time; got %d files", len(req.files))
+	case req.fromCluster != "":
+		return resultFromCluster(ctx, req.fromCluster, lookupEnv)
 	}
+	if len(req.files) == 0 || req.files[0] == "-" {
+		return readResult("stdin", stdin)
+	}
+	f, err := os.Open(req.files[0])
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readResult(req.files[0], f)
+}
+
+// readResult reads a ChaosResult in YAML or JSON, as RESULT_FILE or kubectl get -o yaml writes it; name says
+// where it came from in errors.
+func readResult(name string, in io.Reader) (*result.ChaosResult, error) {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	stored, err := result.ReadYAML(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s holds no ChaosResult: %w", name, err)
+	}
+	return &stored.Result, nil
+}
+
+// write renders res and writes the page to stdout, or to the --out file (written atomically, so that a reader
+// never sees half a page) with a line on stderr saying where it went.
+func (req reportRequest) write(res *result.ChaosResult, stdout, stderr io.Writer) error {
 	page, err := renderReport(res)
 	if err != nil {
-		return bad("%v", err)
+		return err
 	}
-	if *out == "" {
+	if req.out == "" {
 		if _, err := stdout.Write(page); err != nil {
-			return bad("write: %v", err)
+			return fmt.Errorf("write: %w", err)
 		}
-		return 0
+		return nil
 	}
-	if err := report.WriteAtomic(*out, page); err != nil {
-		return bad("%v", err)
+	if err := report.WriteAtomic(req.out, page); err != nil {
+		return err
 	}
-	fmt.Fprintf(stderr, "report written to %s\n", *out)
-	return 0
+	fmt.Fprintf(stderr, "report written to %s\n", req.out)
+	return nil
 }
 
 // resultFromCluster reads a ChaosResult with the dynamic client, as pkg/result writes it.

@@ -97,8 +97,23 @@ func buildImage(ctx context.Context, o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read built binary: %w", err)
 	}
+	base, err := baseLayer(o.Created, certs)
+	if err != nil {
+		return nil, fmt.Errorf("base layer: %w", err)
+	}
+	app, err := layer(o.Created, []entry{
+		{name: strings.TrimPrefix(binaryPath, "/"), mode: 0o755, data: exe},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("binary layer: %w", err)
+	}
+	return assemble(base, app, o)
+}
 
-	base, err := layer(o.Created, []entry{
+// baseLayer is what the binary needs of distroless/static: the CA bundle, the account files of the nonroot
+// user, its home and a /tmp.
+func baseLayer(created time.Time, certs []byte) (v1.Layer, error) {
+	return layer(created, []entry{
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/passwd", mode: 0o644, data: []byte(passwdFile)},
 		{name: "etc/group", mode: 0o644, data: []byte(groupFile)},
@@ -110,19 +125,14 @@ func buildImage(ctx context.Context, o Options) (v1.Image, error) {
 		// Sticky and world-writable like a real /tmp; the manifests mount an emptyDir over it anyway.
 		{name: "tmp/", mode: 0o1777, dir: true},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("base layer: %w", err)
-	}
-	app, err := layer(o.Created, []entry{
-		{name: strings.TrimPrefix(binaryPath, "/"), mode: 0o755, data: exe},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("binary layer: %w", err)
-	}
+}
 
+// assemble stacks the layers into an OCI image for linux/amd64 and sets its configuration as the Dockerfile's
+// final stage does (entrypoint, user, environment, working directory, labels).
+func assemble(base, app v1.Layer, o Options) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.AppendLayers(img, base, app)
+	img, err := mutate.AppendLayers(img, base, app)
 	if err != nil {
 		return nil, fmt.Errorf("append layers: %w", err)
 	}

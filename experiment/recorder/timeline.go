@@ -145,23 +145,7 @@ func (rt *runTimeline) hooks(next ecsimage.Hooks) ecsimage.Hooks {
 
 // observe adds a poll's counts and whatever the report shows that the timeline does not have yet.
 func (rt *runTimeline) observe(s ecsimage.ServiceReport) {
-	o := s.Observations
-	if !o.LastPoll.IsZero() && len(o.Deployments) > 0 {
-		sample := timeline.Sample{At: o.LastPoll, Desired: o.DesiredCount}
-		for _, d := range o.Deployments {
-			t := &sample.Other
-			switch d.Role {
-			case "original":
-				t = &sample.Original
-			case "chaos":
-				t = &sample.Chaos
-			}
-			t.Running += d.Running
-			t.Pending += d.Pending
-			t.Failed += d.Failed
-		}
-		rt.rec.Observe(s.Service, sample)
-	}
+	rt.observeCounts(s)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	seen := rt.seen[s.Service]
@@ -169,10 +153,52 @@ func (rt *runTimeline) observe(s ecsimage.ServiceReport) {
 		seen = &seenService{}
 		rt.seen[s.Service] = seen
 	}
-	mark := func(at time.Time, kind timeline.Kind, text string) {
-		rt.rec.Mark(s.Service, timeline.Mark{At: at, Kind: kind, Text: text})
+	m := serviceMarks{rec: rt.rec, service: s.Service, seen: seen}
+	m.rollouts(s.Observations)
+	m.findings(s.Observations)
+	m.restore(s, rt.clock)
+}
+
+// observeCounts adds the task counts of the report's last poll, by the role of each deployment; a report that
+// has not been polled yet adds nothing.
+func (rt *runTimeline) observeCounts(s ecsimage.ServiceReport) {
+	o := s.Observations
+	if o.LastPoll.IsZero() || len(o.Deployments) == 0 {
+		return
 	}
-	for _, r := range o.RolloutStates[min(seen.rollouts, len(o.RolloutStates)):] {
+	sample := timeline.Sample{At: o.LastPoll, Desired: o.DesiredCount}
+	for _, d := range o.Deployments {
+		t := &sample.Other
+		switch d.Role {
+		case "original":
+			t = &sample.Original
+		case "chaos":
+			t = &sample.Chaos
+		}
+		t.Running += d.Running
+		t.Pending += d.Pending
+		t.Failed += d.Failed
+	}
+	rt.rec.Observe(s.Service, sample)
+}
+
+// serviceMarks marks on one service's row what its report shows for the first time: seen remembers what is
+// already there, since every report repeats everything seen so far. Its methods run under runTimeline.mu.
+type serviceMarks struct {
+	rec     *timeline.Recorder
+	service string
+	seen    *seenService
+}
+
+// mark puts one mark on the service's row.
+func (m serviceMarks) mark(at time.Time, kind timeline.Kind, text string) {
+	m.rec.Mark(m.service, timeline.Mark{At: at, Kind: kind, Text: text})
+}
+
+// rollouts marks the new rollout states; a failed rollout is marked as what failed it (the circuit breaker or an
+// alarm) when its reason says so.
+func (m serviceMarks) rollouts(o ecsimage.Observations) {
+	for _, r := range o.RolloutStates[min(m.seen.rollouts, len(o.RolloutStates)):] {
 		kind, text := timeline.KindRollout, shortRevision(r.Revision)+" "+r.State
 		if r.Reason != "" {
 			text += ": " + r.Reason
@@ -185,47 +211,57 @@ func (rt *runTimeline) observe(s ecsimage.ServiceReport) {
 				kind = timeline.KindAlarm
 			}
 		}
-		mark(r.At, kind, text)
+		m.mark(r.At, kind, text)
 	}
-	seen.rollouts = max(seen.rollouts, len(o.RolloutStates))
-	for _, e := range o.ServiceEvents[min(seen.events, len(o.ServiceEvents)):] {
-		mark(o.LastPoll, timeline.KindEvent, e)
+	m.seen.rollouts = max(m.seen.rollouts, len(o.RolloutStates))
+}
+
+// findings marks what the hold found out: new service events, the first chaos task failure, ECS's rollback, and
+// a revision someone else deployed.
+func (m serviceMarks) findings(o ecsimage.Observations) {
+	for _, e := range o.ServiceEvents[min(m.seen.events, len(o.ServiceEvents)):] {
+		m.mark(o.LastPoll, timeline.KindEvent, e)
 	}
-	seen.events = max(seen.events, len(o.ServiceEvents))
-	if o.FirstFailureAt != nil && !seen.firstFailure {
-		seen.firstFailure = true
-		mark(*o.FirstFailureAt, timeline.KindFirstFailure, o.FirstFailureReason)
+	m.seen.events = max(m.seen.events, len(o.ServiceEvents))
+	if o.FirstFailureAt != nil && !m.seen.firstFailure {
+		m.seen.firstFailure = true
+		m.mark(*o.FirstFailureAt, timeline.KindFirstFailure, o.FirstFailureReason)
 	}
-	if o.RollbackAt != nil && !seen.rollback {
-		seen.rollback = true
-		mark(*o.RollbackAt, timeline.KindRollback, "ECS rolled the service back")
+	if o.RollbackAt != nil && !m.seen.rollback {
+		m.seen.rollback = true
+		m.mark(*o.RollbackAt, timeline.KindRollback, "ECS rolled the service back")
 	}
-	if o.ThirdPartyTaskDefinition != "" && o.ThirdPartyTaskDefinition != seen.thirdParty {
-		seen.thirdParty = o.ThirdPartyTaskDefinition
-		mark(o.LastPoll, timeline.KindThirdParty, "someone deployed "+shortRevision(o.ThirdPartyTaskDefinition))
+	if o.ThirdPartyTaskDefinition != "" && o.ThirdPartyTaskDefinition != m.seen.thirdParty {
+		m.seen.thirdParty = o.ThirdPartyTaskDefinition
+		m.mark(o.LastPoll, timeline.KindThirdParty, "someone deployed "+shortRevision(o.ThirdPartyTaskDefinition))
 	}
+}
+
+// restore marks the restore's steps: its start, its deployment completed (or failed), the chaos revisions
+// deregistered. The report carries no time for a failure or a deregistration, so they are marked at c's now.
+func (m serviceMarks) restore(s ecsimage.ServiceReport, c clock.Clock) {
 	r := s.Restore
-	if r.At != nil && !r.At.Equal(seen.restoreAt) {
-		seen.restoreAt = *r.At
-		mark(*r.At, timeline.KindRestore, "restore: "+string(r.Action))
+	if r.At != nil && !r.At.Equal(m.seen.restoreAt) {
+		m.seen.restoreAt = *r.At
+		m.mark(*r.At, timeline.KindRestore, "restore: "+string(r.Action))
 	}
-	now := rt.clock.Now()
-	if r.CompletedAt != nil && !r.CompletedAt.Equal(seen.completed) {
-		seen.completed = *r.CompletedAt
-		mark(*r.CompletedAt, timeline.KindRestored, fmt.Sprintf("restore deployment completed after %.0fs", r.WaitSeconds))
+	now := c.Now()
+	if r.CompletedAt != nil && !r.CompletedAt.Equal(m.seen.completed) {
+		m.seen.completed = *r.CompletedAt
+		m.mark(*r.CompletedAt, timeline.KindRestored, fmt.Sprintf("restore deployment completed after %.0fs", r.WaitSeconds))
 	}
-	if s.State == ecsimage.StateRestoreFailed && seen.completed.IsZero() {
-		seen.completed = now
-		mark(now, timeline.KindRestoreFail, "restore failed")
+	if s.State == ecsimage.StateRestoreFailed && m.seen.completed.IsZero() {
+		m.seen.completed = now
+		m.mark(now, timeline.KindRestoreFail, "restore failed")
 	}
-	if len(r.Deregistered) > seen.deregistered {
+	if len(r.Deregistered) > m.seen.deregistered {
 		var names []string
-		for _, arn := range r.Deregistered[seen.deregistered:] {
+		for _, arn := range r.Deregistered[m.seen.deregistered:] {
 			names = append(names, shortRevision(arn))
 		}
-		seen.deregistered = len(r.Deregistered)
+		m.seen.deregistered = len(r.Deregistered)
 		// The deregistration runs behind the restore; the run learns it is done when the cycle's restores are.
-		mark(now, timeline.KindDeregister, "deregistered "+strings.Join(names, ", "))
+		m.mark(now, timeline.KindDeregister, "deregistered "+strings.Join(names, ", "))
 	}
 }
 

@@ -275,43 +275,32 @@ func (w *pageWriter) series(class, d, title string) {
 	w.raw("\n")
 }
 
+// chartLegend follows the chart's SVG: what each line, shade and glyph means, and how rows are scaled.
+const chartLegend = `<ul class="legend">
+<li><svg width="24" height="8"><path class="s-original" d="M0 4H24"/></svg> original revision running</li>
+<li><svg width="24" height="8"><path class="s-chaos" d="M0 4H24"/></svg> chaos tasks running</li>
+<li><svg width="24" height="8"><path class="s-pending" d="M0 4H24"/></svg> chaos tasks pending</li>
+<li><svg width="24" height="8"><path class="s-failed" d="M0 4H24"/></svg> chaos deployment's failed tasks</li>
+<li><svg width="24" height="8"><path class="s-other" d="M0 4H24"/></svg> another revision running</li>
+<li><svg width="24" height="8"><path class="s-desired" d="M0 4H24"/></svg> desired count</li>
+<li><svg width="24" height="8"><rect class="window" width="24" height="8"/></svg> chaos window</li>
+<li>marks: I inject, F first chaos task failure, B circuit breaker, A alarm, R ECS rollback, r rollout state, e ECS service event, 3 someone else's deploy, S restore, ✓ service whole again, ✗ restore failed, D chaos revision deregistered, ▶ ■ chaos start and end, ⏹ stop, P probes</li>
+</ul>
+<p class="legend">Each service's row is scaled to its own largest count (hover a line for it). Points of a long run may be merged; a merged point keeps the fewest original tasks running and the most chaos tasks of its span.</p>
+</section>
+`
+
+// chart writes the timeline section: the SVG from the top down (chaos window, axis, run lane, service rows, probe
+// lanes), then its legend.
 func (w *pageWriter) chart(c *chart) {
 	w.raw("<section id=\"timeline\">\n<h2>Timeline</h2>\n")
-	w.raw(`<svg class="chart" role="img" aria-label="task counts and marks over time" viewBox="0 0 1000 `)
-	w.num(c.Height)
-	w.raw(`" data-plot-left="`)
-	w.num(c.PlotLeft)
-	w.raw(`" data-plot-width="`)
-	w.num(c.PlotWidth)
-	w.raw(`" data-span="`)
-	w.num(c.Span)
-	w.raw("\" xmlns=\"http://www.w3.org/2000/svg\">\n")
+	w.svgStart(c)
 	if b := c.Window; b != nil {
-		w.raw(`<rect class="window" x="`)
-		w.num(b.X)
-		w.raw(`" y="`)
-		w.num(b.Y)
-		w.raw(`" width="`)
-		w.num(b.W)
-		w.raw(`" height="`)
-		w.num(b.H)
-		w.raw(`"><title>chaos window</title></rect>`)
+		w.window(b)
 	}
 	w.raw("\n<g class=\"axis\">")
 	for _, t := range c.Ticks {
-		w.raw(`<line class="grid" x1="`)
-		w.num(t.X)
-		w.raw(`" x2="`)
-		w.num(t.X)
-		w.raw(`" y1="20" y2="`)
-		w.num(c.GridBottom)
-		w.raw(`"/><text class="tick" x="`)
-		w.num(t.X)
-		w.raw(`" y="14" text-anchor="middle" data-t="`)
-		w.num(t.T)
-		w.raw(`">`)
-		w.text(t.Label)
-		w.raw("</text>")
+		w.axisTick(t, c.GridBottom)
 	}
 	w.raw("</g>\n<g class=\"lane run\"><text x=\"4\" y=\"44\">run</text>")
 	for _, m := range c.RunMarks {
@@ -332,20 +321,50 @@ func (w *pageWriter) chart(c *chart) {
 	for _, p := range c.Probes {
 		w.probeLane(p)
 	}
-	w.raw(`</svg>
-<ul class="legend">
-<li><svg width="24" height="8"><path class="s-original" d="M0 4H24"/></svg> original revision running</li>
-<li><svg width="24" height="8"><path class="s-chaos" d="M0 4H24"/></svg> chaos tasks running</li>
-<li><svg width="24" height="8"><path class="s-pending" d="M0 4H24"/></svg> chaos tasks pending</li>
-<li><svg width="24" height="8"><path class="s-failed" d="M0 4H24"/></svg> chaos deployment's failed tasks</li>
-<li><svg width="24" height="8"><path class="s-other" d="M0 4H24"/></svg> another revision running</li>
-<li><svg width="24" height="8"><path class="s-desired" d="M0 4H24"/></svg> desired count</li>
-<li><svg width="24" height="8"><rect class="window" width="24" height="8"/></svg> chaos window</li>
-<li>marks: I inject, F first chaos task failure, B circuit breaker, A alarm, R ECS rollback, r rollout state, e ECS service event, 3 someone else's deploy, S restore, ✓ service whole again, ✗ restore failed, D chaos revision deregistered, ▶ ■ chaos start and end, ⏹ stop, P probes</li>
-</ul>
-<p class="legend">Each service's row is scaled to its own largest count (hover a line for it). Points of a long run may be merged; a merged point keeps the fewest original tasks running and the most chaos tasks of its span.</p>
-</section>
-`)
+	w.raw("</svg>\n" + chartLegend)
+}
+
+// svgStart opens the chart's SVG with the geometry the browser tests read back from its data attributes.
+func (w *pageWriter) svgStart(c *chart) {
+	w.raw(`<svg class="chart" role="img" aria-label="task counts and marks over time" viewBox="0 0 1000 `)
+	w.num(c.Height)
+	w.raw(`" data-plot-left="`)
+	w.num(c.PlotLeft)
+	w.raw(`" data-plot-width="`)
+	w.num(c.PlotWidth)
+	w.raw(`" data-span="`)
+	w.num(c.Span)
+	w.raw("\" xmlns=\"http://www.w3.org/2000/svg\">\n")
+}
+
+// window writes the shaded chaos window, first so that everything else is drawn over it.
+func (w *pageWriter) window(b *band) {
+	w.raw(`<rect class="window" x="`)
+	w.num(b.X)
+	w.raw(`" y="`)
+	w.num(b.Y)
+	w.raw(`" width="`)
+	w.num(b.W)
+	w.raw(`" height="`)
+	w.num(b.H)
+	w.raw(`"><title>chaos window</title></rect>`)
+}
+
+// axisTick writes one time on the axis with its grid line down to bottom.
+func (w *pageWriter) axisTick(t tick, bottom float64) {
+	w.raw(`<line class="grid" x1="`)
+	w.num(t.X)
+	w.raw(`" x2="`)
+	w.num(t.X)
+	w.raw(`" y1="20" y2="`)
+	w.num(bottom)
+	w.raw(`"/><text class="tick" x="`)
+	w.num(t.X)
+	w.raw(`" y="14" text-anchor="middle" data-t="`)
+	w.num(t.T)
+	w.raw(`">`)
+	w.text(t.Label)
+	w.raw("</text>")
 }
 
 func (w *pageWriter) row(r row) {

@@ -171,22 +171,162 @@ var glyphs = map[timeline.Kind]string{
 	timeline.KindPostChaos: "P",
 }
 
+// newChart lays out the chart from the top down: the time axis, the run lane, one row per service, then one lane
+// per probe, with the chaos window shaded behind the run lane and the rows.
 func newChart(tl timeline.Timeline, fs faultStatus) *chart {
 	span := tl.End.Sub(tl.Start).Seconds()
 	if span <= 0 {
 		span = 1
 	}
+	a := axis{start: tl.Start, span: span}
 	c := &chart{Span: span, Legend: true, PlotLeft: plotLeft, PlotWidth: plotWidth}
-	x := func(t time.Time) float64 {
-		s := math.Max(0, math.Min(span, t.Sub(tl.Start).Seconds()))
-		return round(plotLeft + s/span*plotWidth)
-	}
-	sec := func(t time.Time) float64 { return round(t.Sub(tl.Start).Seconds()) }
 	for _, s := range niceTicks(span) {
 		c.Ticks = append(c.Ticks, tick{X: round(plotLeft + s/span*plotWidth), T: s, Label: duration(s)})
 	}
 	y := axisHeight
 	// The run lane: chaos window, stop, alarms, probe phases.
+	for _, m := range tl.Marks {
+		c.RunMarks = append(c.RunMarks, a.mark(m, y+2, y+laneHeight-2))
+	}
+	y += laneHeight
+	y = c.addRows(a, tl.Services, serviceVerdicts(fs), y)
+	c.Window = chaosWindow(a, tl, y)
+	c.ProbesTop = y
+	y = c.addProbes(a, tl.Probes, y)
+	c.GridBottom = y
+	c.Height = y + 4
+	return c
+}
+
+// axis places the run's times on the chart, so that every lane and row uses the same scale.
+type axis struct {
+	start time.Time
+	span  float64 // seconds, more than 0
+}
+
+// x is where t falls on the plot; times outside the run are drawn at its edges.
+func (a axis) x(t time.Time) float64 {
+	s := math.Max(0, math.Min(a.span, t.Sub(a.start).Seconds()))
+	return round(plotLeft + s/a.span*plotWidth)
+}
+
+// sec is t in seconds after the run's start, the time the page shows and puts in its data attributes.
+func (a axis) sec(t time.Time) float64 { return round(t.Sub(a.start).Seconds()) }
+
+// mark is the view of a mark drawn from y1 down to y2, its time and text as its tooltip.
+func (a axis) mark(m timeline.Mark, y1, y2 float64) markView {
+	return markView{X: a.x(m.At), T: a.sec(m.At), Y1: y1, Y2: y2, Kind: string(m.Kind),
+		Title: duration(a.sec(m.At)) + " " + m.Text, Glyph: glyphs[m.Kind]}
+}
+
+// serviceVerdicts is each service's verdict by name, for the dot beside its row's label.
+func serviceVerdicts(fs faultStatus) map[string]string {
+	verdicts := map[string]string{}
+	for _, s := range fs.Services {
+		verdicts[s.Service] = s.verdict(fs.Stop)
+	}
+	return verdicts
+}
+
+// rowHeight shrinks the rows as services are added, so that a hundred of them still fit on a page.
+func rowHeight(services int) float64 {
+	switch {
+	case services <= 3:
+		return 150
+	case services > 30:
+		return 30
+	case services > 8:
+		return 56
+	}
+	return 110
+}
+
+// addRows draws one row per service from y down and returns the y below the last one.
+func (c *chart) addRows(a axis, services []timeline.Service, verdicts map[string]string, y float64) float64 {
+	h := rowHeight(len(services))
+	for _, s := range services {
+		c.Rows = append(c.Rows, serviceRow(a, s, verdicts[s.Name], y, h))
+		y += h
+	}
+	return y
+}
+
+// serviceRow is one service's row at y, h tall: its task counts as step lines scaled to its own largest count,
+// and its marks.
+func serviceRow(a axis, s timeline.Service, verdict string, y, h float64) row {
+	r := row{Name: s.Name, Verdict: verdict, Y: y, H: h, LabelY: y + 14, Merged: s.Merged, Max: largestCount(s.Samples)}
+	plot := rowPlot{axis: a, samples: s.Samples, until: lastPoll(s), top: y + 4, bottom: y + h - 4, max: r.Max}
+	r.Original = plot.step(func(p timeline.Sample) int { return p.Original.Running })
+	r.Chaos = plot.step(func(p timeline.Sample) int { return p.Chaos.Running })
+	r.Pending = plot.step(func(p timeline.Sample) int { return p.Chaos.Pending })
+	r.Failed = plot.step(func(p timeline.Sample) int { return p.Chaos.Failed })
+	r.Other = plot.step(func(p timeline.Sample) int { return p.Other.Running })
+	r.Desired = plot.step(func(p timeline.Sample) int { return p.Desired })
+	for _, m := range s.Marks {
+		r.Marks = append(r.Marks, a.mark(m, y+1, y+h-1))
+	}
+	return r
+}
+
+// largestCount is the top of a row's scale: the largest count of any series, at least 1.
+func largestCount(samples []timeline.Sample) int {
+	n := 1
+	for _, p := range samples {
+		n = max(n, p.Desired, p.Original.Running+p.Original.Pending, p.Chaos.Running+p.Chaos.Pending, p.Chaos.Failed, p.Other.Running+p.Other.Pending)
+	}
+	return n
+}
+
+// lastPoll is how far a service's last counts are drawn: its last poll, or its last sample if that is later.
+func lastPoll(s timeline.Service) time.Time {
+	until := s.Until
+	if n := len(s.Samples); n > 0 && until.Before(s.Samples[n-1].At) {
+		until = s.Samples[n-1].At
+	}
+	return until
+}
+
+// rowPlot draws the series of one row between top and bottom, counts from 0 to max.
+type rowPlot struct {
+	axis        axis
+	samples     []timeline.Sample
+	until       time.Time
+	top, bottom float64
+	max         int
+}
+
+// y is where a count falls in the row.
+func (p rowPlot) y(n int) float64 {
+	return round(p.bottom - float64(n)/float64(p.max)*(p.bottom-p.top))
+}
+
+// step is the SVG path of one series. A series is drawn only where it changes, and not at all when it stays at
+// zero: a hundred rows of six series each must stay light enough to load at once.
+func (p rowPlot) step(value func(timeline.Sample) int) string {
+	if len(p.samples) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	last, nonzero := value(p.samples[0]), false
+	fmt.Fprintf(&b, "M%s %s", num(p.axis.x(p.samples[0].At)), num(p.y(last)))
+	for _, s := range p.samples {
+		v := value(s)
+		nonzero = nonzero || v != 0
+		if v != last {
+			fmt.Fprintf(&b, "H%s V%s", num(p.axis.x(s.At)), num(p.y(v)))
+			last = v
+		}
+	}
+	if !nonzero {
+		return ""
+	}
+	fmt.Fprintf(&b, "H%s", num(p.axis.x(p.until)))
+	return b.String()
+}
+
+// chaosWindow is the band shaded behind the run lane and the rows (bottom is the last row's) from the chaos'
+// start to its end, or to the run's end when the chaos did not end; nil when the chaos never started.
+func chaosWindow(a axis, tl timeline.Timeline, bottom float64) *band {
 	var start, end *time.Time
 	for _, m := range tl.Marks {
 		switch m.Kind {
@@ -195,95 +335,39 @@ func newChart(tl timeline.Timeline, fs faultStatus) *chart {
 		case timeline.KindChaosEnd:
 			end = &m.At
 		}
-		c.RunMarks = append(c.RunMarks, markView{X: x(m.At), T: sec(m.At), Y1: y + 2, Y2: y + laneHeight - 2, Kind: string(m.Kind),
-			Title: duration(sec(m.At)) + " " + m.Text, Glyph: glyphs[m.Kind]})
 	}
-	y += laneHeight
-	verdicts := map[string]string{}
-	for _, s := range fs.Services {
-		verdicts[s.Service] = s.verdict(fs.Stop)
+	if start == nil {
+		return nil
 	}
-	rowHeight := 110.0
-	switch n := len(tl.Services); {
-	case n <= 3:
-		rowHeight = 150
-	case n > 30:
-		rowHeight = 30
-	case n > 8:
-		rowHeight = 56
+	stop := tl.End
+	if end != nil {
+		stop = *end
 	}
-	for _, s := range tl.Services {
-		r := row{Name: s.Name, Verdict: verdicts[s.Name], Y: y, H: rowHeight, LabelY: y + 14, Merged: s.Merged}
-		r.Max = 1
-		for _, p := range s.Samples {
-			r.Max = max(r.Max, p.Desired, p.Original.Running+p.Original.Pending, p.Chaos.Running+p.Chaos.Pending, p.Chaos.Failed, p.Other.Running+p.Other.Pending)
-		}
-		top, bottom := y+4, y+rowHeight-4
-		yv := func(n int) float64 { return round(bottom - float64(n)/float64(r.Max)*(bottom-top)) }
-		until := s.Until
-		if n := len(s.Samples); n > 0 && until.Before(s.Samples[n-1].At) {
-			until = s.Samples[n-1].At
-		}
-		// A series is drawn only where it changes, and not at all when it stays at zero: a hundred rows of six
-		// series each must stay light enough to load at once.
-		step := func(value func(timeline.Sample) int) string {
-			if len(s.Samples) == 0 {
-				return ""
-			}
-			var b strings.Builder
-			last, nonzero := value(s.Samples[0]), false
-			fmt.Fprintf(&b, "M%s %s", num(x(s.Samples[0].At)), num(yv(last)))
-			for _, p := range s.Samples {
-				v := value(p)
-				nonzero = nonzero || v != 0
-				if v != last {
-					fmt.Fprintf(&b, "H%s V%s", num(x(p.At)), num(yv(v)))
-					last = v
-				}
-			}
-			if !nonzero {
-				return ""
-			}
-			fmt.Fprintf(&b, "H%s", num(x(until)))
-			return b.String()
-		}
-		r.Original = step(func(p timeline.Sample) int { return p.Original.Running })
-		r.Chaos = step(func(p timeline.Sample) int { return p.Chaos.Running })
-		r.Pending = step(func(p timeline.Sample) int { return p.Chaos.Pending })
-		r.Failed = step(func(p timeline.Sample) int { return p.Chaos.Failed })
-		r.Other = step(func(p timeline.Sample) int { return p.Other.Running })
-		r.Desired = step(func(p timeline.Sample) int { return p.Desired })
-		for _, m := range s.Marks {
-			r.Marks = append(r.Marks, markView{X: x(m.At), T: sec(m.At), Y1: y + 1, Y2: y + rowHeight - 1, Kind: string(m.Kind),
-				Title: duration(sec(m.At)) + " " + m.Text, Glyph: glyphs[m.Kind]})
-		}
-		c.Rows = append(c.Rows, r)
-		y += rowHeight
-	}
-	if start != nil {
-		stop := tl.End
-		if end != nil {
-			stop = *end
-		}
-		c.Window = &band{X: x(*start), W: math.Max(1, x(stop)-x(*start)), Y: axisHeight, H: y - axisHeight}
-	}
-	c.ProbesTop = y
-	if len(tl.Probes) > 0 {
+	return &band{X: a.x(*start), W: math.Max(1, a.x(stop)-a.x(*start)), Y: axisHeight, H: bottom - axisHeight}
+}
+
+// addProbes draws one lane per probe from y down, a little apart from the rows, and returns the y below them.
+func (c *chart) addProbes(a axis, probes []timeline.Probe, y float64) float64 {
+	if len(probes) > 0 {
 		y += 6
 	}
-	for _, p := range tl.Probes {
-		l := probeLane{Name: p.Name, Verdict: p.Verdict, Y: y + 5, LabelY: y + 15, X: x(p.From), T: sec(p.From), T2: sec(p.To),
-			Title: fmt.Sprintf("%s (%s, %s): %s, %s to %s", p.Name, p.Type, p.Mode, p.Verdict, duration(sec(p.From)), duration(sec(p.To)))}
-		l.W = math.Max(2, x(p.To)-l.X)
-		l.X2 = x(p.To)
-		l.Point = p.Mode == "SOT" || p.Mode == "EOT" || p.From.Equal(p.To)
-		l.Edge = p.Mode == "Edge"
-		c.Probes = append(c.Probes, l)
+	for _, p := range probes {
+		c.Probes = append(c.Probes, newProbeLane(a, p, y))
 		y += laneHeight
 	}
-	c.GridBottom = y
-	c.Height = y + 4
-	return c
+	return y
+}
+
+// newProbeLane is a probe's lane at y: a bar over the span it was judged on, a point for the modes judged once,
+// a point at each end for Edge.
+func newProbeLane(a axis, p timeline.Probe, y float64) probeLane {
+	l := probeLane{Name: p.Name, Verdict: p.Verdict, Y: y + 5, LabelY: y + 15, X: a.x(p.From), T: a.sec(p.From), T2: a.sec(p.To),
+		Title: fmt.Sprintf("%s (%s, %s): %s, %s to %s", p.Name, p.Type, p.Mode, p.Verdict, duration(a.sec(p.From)), duration(a.sec(p.To)))}
+	l.W = math.Max(2, a.x(p.To)-l.X)
+	l.X2 = a.x(p.To)
+	l.Point = p.Mode == "SOT" || p.Mode == "EOT" || p.From.Equal(p.To)
+	l.Edge = p.Mode == "Edge"
+	return l
 }
 
 // niceTicks returns axis ticks at a round step giving about six to ten of them.

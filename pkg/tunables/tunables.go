@@ -172,6 +172,9 @@ func (l *loader) get(name string) string {
 	return strings.TrimSpace(v)
 }
 
+// load reads the tunables group by group, each group checking its values against each other; every problem is
+// added to l.problems and reading goes on, so that one run reports them all. The groups run in the order the
+// problems are listed.
 func (l *loader) load() Config {
 	c := Config{
 		AssumeRoleARN:        l.get(envAssumeRoleARN),
@@ -186,12 +189,30 @@ func (l *loader) load() Config {
 		ResultFile:           l.get(envResultFile),
 		ReportFile:           l.get(envReportFile),
 	}
+	l.target(&c)
+	l.timing(&c)
+	c.JobUID = l.jobUID()
+	c.Sequence = l.sequence()
+	l.credentials(&c)
+	l.identity(&c)
+	l.logging(&c)
+	l.expectations(&c)
+	return c
+}
+
+// target reads what is faulted: where (region, cluster), which services, with which image, in which containers.
+// The cluster and services are checked against the region, so it comes first.
+func (l *loader) target(c *Config) {
 	c.Region = l.region()
 	c.ClusterName = l.cluster(c.Region)
 	c.Services = l.services(c.Region, c.ClusterName)
 	c.Image, c.ImageRef = l.image()
 	c.TargetContainers = l.list(envTargetContainers, ruleTargetContainers, "container name", resourceName, maxResourceName)
+}
 
+// timing reads how much is faulted and for how long: the share of tasks and the durations, checking those that
+// bound each other.
+func (l *loader) timing(c *Config) {
 	c.AffectedPercent = l.integer(envAffectedPercent, 100, 0, 100, rulePercent)
 	c.TotalChaosDuration = l.seconds(envTotalChaosDuration, 30, 1, rulePositiveSeconds)
 	c.ChaosInterval = l.seconds(envChaosInterval, 30, 1, rulePositiveSeconds)
@@ -208,34 +229,52 @@ func (l *loader) load() Config {
 		// gets Kubernetes' default (chaos-runner pkg/utils/environment.go, SetENV).
 		c.TerminationGracePeriod = DefaultGracePeriodSeconds * time.Second
 	}
-	c.JobUID = l.get(envJobUID)
-	if c.JobUID != "" && (!jobUID.MatchString(c.JobUID) || !limited(maxJobUID, c.JobUID)) {
-		l.problems.add(envJobUID, quote(c.JobUID)+" is not a Kubernetes uid", ruleJobUID)
-	}
-	c.Sequence = l.sequence()
+}
 
+// jobUID reads the uid of this pod's Job, which decides whether a retried pod may inject again; a malformed one
+// is kept but reported.
+func (l *loader) jobUID() string {
+	v := l.get(envJobUID)
+	if v != "" && (!jobUID.MatchString(v) || !limited(maxJobUID, v)) {
+		l.problems.add(envJobUID, quote(v)+" is not a Kubernetes uid", ruleJobUID)
+	}
+	return v
+}
+
+// credentials checks how the fault reaches AWS: the role to assume and the mounted secret, whose credentials
+// file is checked now so that the usual mistakes (secret not mounted, wrong profile) are reported before any AWS
+// call.
+func (l *loader) credentials(c *Config) {
 	if m := roleARN.FindStringSubmatch(c.AssumeRoleARN); c.AssumeRoleARN != "" && (m == nil || !limited(maxRolePath, m[2]) || !limited(maxRoleName, m[3])) {
 		l.problems.add(envAssumeRoleARN, "is not an IAM role ARN", ruleAssumeRoleARN)
 	}
 	c.SharedCredentialsFile = l.get(envSharedCredentialsFile)
-	if c.AuthenticationSecret != "" {
-		if !secretName.MatchString(c.AuthenticationSecret) || !limited(maxSecretName, c.AuthenticationSecret) {
-			l.problems.add(envAuthenticationSecret, quote(c.AuthenticationSecret)+" is not a secret name", ruleSecretName)
-		}
-		if c.SharedCredentialsFile == "" {
-			c.SharedCredentialsFile = DefaultSharedCredentialsFile
-		}
-		l.credentialsFile(c.AuthenticationSecret, c.SharedCredentialsFile, c.Profile)
+	if c.AuthenticationSecret == "" {
+		return
 	}
+	if !secretName.MatchString(c.AuthenticationSecret) || !limited(maxSecretName, c.AuthenticationSecret) {
+		l.problems.add(envAuthenticationSecret, quote(c.AuthenticationSecret)+" is not a secret name", ruleSecretName)
+	}
+	if c.SharedCredentialsFile == "" {
+		c.SharedCredentialsFile = DefaultSharedCredentialsFile
+	}
+	l.credentialsFile(c.AuthenticationSecret, c.SharedCredentialsFile, c.Profile)
+}
 
+// identity reads where the run's Kubernetes objects go (namespace, experiment name) and checks the names they are
+// built from and the probes file up front, so that neither fails once the service has already been changed.
+func (l *loader) identity(c *Config) {
 	c.ChaosNamespace = l.namespace()
 	c.ExperimentName = l.get(envExperimentName)
 	if c.ExperimentName == "" {
 		c.ExperimentName = DefaultExperimentName
 	}
-	l.objectNames(c)
+	l.objectNames(*c)
 	l.probesFile(c.ProbesFile)
+}
 
+// logging reads the log level and format; they are lower-cased so that logrus and the formatter accept them.
+func (l *loader) logging(c *Config) {
 	c.LogLevel = strings.ToLower(l.get(envLogLevel))
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
@@ -250,7 +289,11 @@ func (l *loader) load() Config {
 	default:
 		l.problems.add(envLogFormat, quote(l.get(envLogFormat))+" is not a log format", ruleLogFormat)
 	}
+}
 
+// expectations reads the built-in expectations; a rollback is expected within one cycle's hold, so that is
+// checked against the durations read before.
+func (l *loader) expectations(c *Config) {
 	c.ExpectRollbackWithin = l.seconds(envExpectRollbackWithin, 0, 1, ruleRollbackWithin)
 	if hold := min(c.TotalChaosDuration, c.ChaosInterval); c.ExpectRollbackWithin > 0 && hold > 0 && c.ExpectRollbackWithin > hold {
 		l.problems.add(envExpectRollbackWithin, "is longer than the hold of one cycle ("+
@@ -258,7 +301,6 @@ func (l *loader) load() Config {
 	}
 	c.ExpectHealthyTasks = l.integer(envExpectHealthyTasks, -1, 0, maxNumber, ruleHealthyTasks)
 	c.ExpectAlarms = l.list(envExpectAlarms, ruleAlarms, "alarm name", alarmName, maxAlarmName)
-	return c
 }
 
 // region applies REGION, else AWS_REGION, else AWS_DEFAULT_REGION; a problem names the variable the value came

@@ -75,94 +75,154 @@ type serviceJSON struct {
 	Error                  string         `json:"error,omitempty"`
 }
 
+// The fixed moments of every fixture's run, in seconds after Start.
+const (
+	runEnd      = 40.0
+	holdEndsAt  = 31.2 // when the hold of a run that was not stopped ends
+	pullFailure = "CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:chaos-invalid-7f3a: not found"
+)
+
+// builder records a fixture's marks twice, on the timeline and in the list the tests compare the report with, so
+// the two cannot drift apart.
+type builder struct {
+	rec *timeline.Recorder
+	f   Fixture
+}
+
+// mark puts a mark at t seconds on a service's row (service empty: the run lane).
+func (b *builder) mark(service string, kind timeline.Kind, t float64, text string) {
+	b.rec.Mark(service, timeline.Mark{At: at(t), Kind: kind, Text: text})
+	b.f.Marks = append(b.f.Marks, Mark{Service: service, Kind: kind, T: t})
+}
+
+// run plays the scenario into a timeline in the order a real run records it, then wraps the fault's report and
+// that timeline into a ChaosResult.
 func run(name string, sc scenario) (Fixture, error) {
-	const end = 40.0
-	rec := timeline.NewRecorder(Start)
-	f := Fixture{Name: name}
-	mark := func(service string, kind timeline.Kind, t float64, text string) {
-		rec.Mark(service, timeline.Mark{At: at(t), Kind: kind, Text: text})
-		f.Marks = append(f.Marks, Mark{Service: service, Kind: kind, T: t})
-	}
-	mark("", timeline.KindPreChaos, 0.4, "preflight passed; pre-chaos probes")
-	mark("", timeline.KindChaosStart, 1.2, "chaos started")
-	holdEnd := 31.2
-	if sc.stopAt > 0 {
-		holdEnd = sc.stopAt
-		mark("", timeline.KindStop, sc.stopAt, "stopped: received SIGTERM")
-	}
-	mark("", timeline.KindChaosEnd, holdEnd, "last hold ended")
+	b := &builder{rec: timeline.NewRecorder(Start), f: Fixture{Name: name}}
+	holdEnd := b.runLane(sc)
 	var services []serviceJSON
 	for i := range sc.services {
-		svc := "checkout"
-		if sc.services > 1 {
-			svc = fmt.Sprintf("svc-%03d", i)
-		}
-		shift := float64(i%10) * 0.1
-		inject, restore := 1.2+shift, holdEnd+0.3+shift
-		rolledBack := sc.rollbackAt > 0
-		completed := restore + 6
-		mark(svc, timeline.KindInject, inject, "points at "+svc+":8")
-		for t := 0.0; t <= completed+1; t++ {
-			s := timeline.Sample{At: at(t), Desired: 3, Original: timeline.Tasks{Running: 3}}
-			switch {
-			case t < inject+1:
-			case rolledBack && t >= sc.rollbackAt+2 && t < restore:
-			case t < restore:
-				s.Chaos.Pending = 1 + int(t)%2
-				s.Chaos.Failed = int(t-inject) / 3
-				if int(t)%7 == 3 {
-					s.Original.Running = 2
-				}
-			case t < completed:
-				s.Original.Running, s.Original.Pending = 2, 1
-			}
-			rec.Observe(svc, s)
-		}
-		mark(svc, timeline.KindFirstFailure, inject+3, "CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:chaos-invalid-7f3a: not found")
-		mark(svc, timeline.KindEvent, inject+9, "(service "+svc+") is unable to consistently start tasks successfully.")
-		action := "reverted"
-		if rolledBack {
-			mark(svc, timeline.KindBreaker, sc.rollbackAt, svc+":8 FAILED: ECS deployment circuit breaker: tasks failed to start.")
-			mark(svc, timeline.KindRollback, sc.rollbackAt+1, "ECS rolled the service back")
-			action = "rolled-back-by-ecs"
-		}
-		mark(svc, timeline.KindRestore, restore, "restore: "+action)
-		mark(svc, timeline.KindRestored, completed, "restore deployment completed after 6s")
-		mark(svc, timeline.KindDeregister, completed+0.5, "deregistered "+svc+":8")
-		obs := map[string]any{
-			"chaosTasksAllowed": 3, "firstFailureAfterSeconds": 3, "failedTasks": 9, "rolledBackByECS": rolledBack,
-			"firstFailureReason":     "CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:chaos-invalid-7f3a: not found",
-			"stoppedReasons":         []string{"CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:chaos-invalid-7f3a: not found"},
-			"serviceEvents":          []string{"(service " + svc + ") is unable to consistently start tasks successfully."},
-			"originalRunningAtStart": 3, "originalRunningLowest": 2, "chaosRunningMax": 0, "chaosPendingMax": 2,
-		}
-		if rolledBack {
-			obs["rollbackAfterSeconds"] = sc.rollbackAt + 1 - inject
-		}
-		arn := func(rev int) string {
-			return fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task-definition/%s:%d", svc, rev)
-		}
-		services = append(services, serviceJSON{
-			Service: svc, Cluster: "shop", OriginalTaskDefinition: arn(7), ChaosTaskDefinitions: []string{arn(8)},
-			State: "restored", Changed: true, Cycles: 1, Effective: true, Observations: obs,
-			Restore: map[string]any{"action": action, "completed": true, "waitSeconds": 6, "deregistered": []string{arn(8)},
-				"deploymentConfigurationRestored": true},
-		})
-		rec.Observe(svc, timeline.Sample{At: at(end), Desired: 3, Original: timeline.Tasks{Running: 3}})
+		services = append(services, b.service(sc, i, holdEnd))
 	}
-	mark("", timeline.KindPostChaos, end, "post-chaos probes")
-	probeVerdict := result.ProbeVerdict(sc.probe)
-	rec.Probe(timeline.Probe{Name: "checkout-availability", Type: "httpProbe", Mode: "Continuous", Verdict: sc.probe, From: at(0.4), To: at(end)})
-	rec.Probe(timeline.Probe{Name: "orders-consistent", Type: "cmdProbe", Mode: "EOT", Verdict: "Passed", From: at(end), To: at(end)})
-	rec.Probe(timeline.Probe{Name: "expect-healthy-tasks", Type: "builtinExpectation", Mode: "Continuous", Verdict: "Passed", From: at(1.2), To: at(holdEnd)})
+	b.mark("", timeline.KindPostChaos, runEnd, "post-chaos probes")
+	b.probesAndConfig(sc, holdEnd)
+	b.rec.End(at(runEnd))
+	res, err := chaosResult(sc, services, b.rec.Snapshot())
+	if err != nil {
+		return Fixture{}, err
+	}
+	b.f.Result = res
+	return b.f, nil
+}
+
+// runLane marks the run's own moments before the services' and returns when the hold ended: at the stop for a
+// stopped run.
+func (b *builder) runLane(sc scenario) float64 {
+	b.mark("", timeline.KindPreChaos, 0.4, "preflight passed; pre-chaos probes")
+	b.mark("", timeline.KindChaosStart, 1.2, "chaos started")
+	holdEnd := holdEndsAt
+	if sc.stopAt > 0 {
+		holdEnd = sc.stopAt
+		b.mark("", timeline.KindStop, sc.stopAt, "stopped: received SIGTERM")
+	}
+	b.mark("", timeline.KindChaosEnd, holdEnd, "last hold ended")
+	return holdEnd
+}
+
+// service draws the i-th service's row (its polls and marks, shifted a little per service so that a hundred
+// rows differ) and returns its part of the fault's report.
+func (b *builder) service(sc scenario, i int, holdEnd float64) serviceJSON {
+	svc := "checkout"
+	if sc.services > 1 {
+		svc = fmt.Sprintf("svc-%03d", i)
+	}
+	shift := float64(i%10) * 0.1
+	inject, restore := 1.2+shift, holdEnd+0.3+shift
+	rolledBack := sc.rollbackAt > 0
+	completed := restore + 6
+	b.mark(svc, timeline.KindInject, inject, "points at "+svc+":8")
+	for t := 0.0; t <= completed+1; t++ {
+		b.rec.Observe(svc, sample(sc, t, inject, restore, completed))
+	}
+	b.mark(svc, timeline.KindFirstFailure, inject+3, pullFailure)
+	b.mark(svc, timeline.KindEvent, inject+9, "(service "+svc+") is unable to consistently start tasks successfully.")
+	action := "reverted"
+	if rolledBack {
+		b.mark(svc, timeline.KindBreaker, sc.rollbackAt, svc+":8 FAILED: ECS deployment circuit breaker: tasks failed to start.")
+		b.mark(svc, timeline.KindRollback, sc.rollbackAt+1, "ECS rolled the service back")
+		action = "rolled-back-by-ecs"
+	}
+	b.mark(svc, timeline.KindRestore, restore, "restore: "+action)
+	b.mark(svc, timeline.KindRestored, completed, "restore deployment completed after 6s")
+	b.mark(svc, timeline.KindDeregister, completed+0.5, "deregistered "+svc+":8")
+	report := serviceReport(svc, action, observations(sc, svc, inject))
+	b.rec.Observe(svc, timeline.Sample{At: at(runEnd), Desired: 3, Original: timeline.Tasks{Running: 3}})
+	return report
+}
+
+// sample is one poll of a service at t seconds: the chaos tasks pend and fail between the inject and the restore
+// (or ECS's rollback), then the original revision comes back.
+func sample(sc scenario, t, inject, restore, completed float64) timeline.Sample {
+	s := timeline.Sample{At: at(t), Desired: 3, Original: timeline.Tasks{Running: 3}}
+	switch {
+	case t < inject+1:
+	case sc.rollbackAt > 0 && t >= sc.rollbackAt+2 && t < restore:
+	case t < restore:
+		s.Chaos.Pending = 1 + int(t)%2
+		s.Chaos.Failed = int(t-inject) / 3
+		if int(t)%7 == 3 {
+			s.Original.Running = 2
+		}
+	case t < completed:
+		s.Original.Running, s.Original.Pending = 2, 1
+	}
+	return s
+}
+
+// observations is what the fault saw of a service, in the JSON form of its report.
+func observations(sc scenario, svc string, inject float64) map[string]any {
+	obs := map[string]any{
+		"chaosTasksAllowed": 3, "firstFailureAfterSeconds": 3, "failedTasks": 9, "rolledBackByECS": sc.rollbackAt > 0,
+		"firstFailureReason":     pullFailure,
+		"stoppedReasons":         []string{pullFailure},
+		"serviceEvents":          []string{"(service " + svc + ") is unable to consistently start tasks successfully."},
+		"originalRunningAtStart": 3, "originalRunningLowest": 2, "chaosRunningMax": 0, "chaosPendingMax": 2,
+	}
+	if sc.rollbackAt > 0 {
+		obs["rollbackAfterSeconds"] = sc.rollbackAt + 1 - inject
+	}
+	return obs
+}
+
+// serviceReport is a service's part of the fault's report: faulted once and restored by action.
+func serviceReport(svc, action string, obs map[string]any) serviceJSON {
+	arn := func(rev int) string {
+		return fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task-definition/%s:%d", svc, rev)
+	}
+	return serviceJSON{
+		Service: svc, Cluster: "shop", OriginalTaskDefinition: arn(7), ChaosTaskDefinitions: []string{arn(8)},
+		State: "restored", Changed: true, Cycles: 1, Effective: true, Observations: obs,
+		Restore: map[string]any{"action": action, "completed": true, "waitSeconds": 6, "deregistered": []string{arn(8)},
+			"deploymentConfigurationRestored": true},
+	}
+}
+
+// probesAndConfig puts the probes' lanes and the run's configuration on the timeline, as the end of a run does.
+func (b *builder) probesAndConfig(sc scenario, holdEnd float64) {
+	b.rec.Probe(timeline.Probe{Name: "checkout-availability", Type: "httpProbe", Mode: "Continuous", Verdict: sc.probe, From: at(0.4), To: at(runEnd)})
+	b.rec.Probe(timeline.Probe{Name: "orders-consistent", Type: "cmdProbe", Mode: "EOT", Verdict: "Passed", From: at(runEnd), To: at(runEnd)})
+	b.rec.Probe(timeline.Probe{Name: "expect-healthy-tasks", Type: "builtinExpectation", Mode: "Continuous", Verdict: "Passed", From: at(1.2), To: at(holdEnd)})
 	for _, kv := range [][2]string{{"run", "7f3a9c21e0"}, {"CLUSTER_NAME", "shop"}, {"SERVICE_NAME", "checkout"}, {"REGION", "us-east-1"},
 		{"IMAGE", "nginx:chaos-invalid-7f3a9c21e0"}, {"TASK_REPLICA_AFFECTED_PERC", "100"}, {"TOTAL_CHAOS_DURATION", "30"},
 		{"CHAOS_INTERVAL", "30"}, {"SEQUENCE", "parallel"}, {"STATUS_CHECK_DELAY", "1"}, {"EXPECT_HEALTHY_TASKS", "2"}} {
-		rec.Config(kv[0], kv[1])
+		b.rec.Config(kv[0], kv[1])
 	}
-	rec.End(at(end))
+}
 
-	fs := map[string]any{"runId": "7f3a9c21e0", "startedAt": Start, "endedAt": at(end), "services": services, "timeline": rec.Snapshot()}
+// chaosResult is the ChaosResult the run writes at its end: the verdict's phase and exit code, the probes'
+// statuses, and the fault's report with the timeline as status.faultStatus.
+func chaosResult(sc scenario, services []serviceJSON, tl map[string]any) (*result.ChaosResult, error) {
+	fs := map[string]any{"runId": "7f3a9c21e0", "startedAt": Start, "endedAt": at(runEnd), "services": services, "timeline": tl}
 	res := &result.ChaosResult{Name: "ecs-invalid-container-image", Namespace: "litmus", Experiment: "ecs-invalid-container-image",
 		Verdict: sc.verdict, ProbeSuccessPercentage: "100"}
 	switch sc.verdict {
@@ -176,20 +236,19 @@ func run(name string, sc scenario) (Fixture, error) {
 		res.ErrorOutput = &result.ErrorOutput{ErrorCode: "EXPERIMENT_ABORTED", Reason: "received SIGTERM"}
 	}
 	res.ProbeStatuses = []result.ProbeStatus{
-		{Name: "checkout-availability", Type: "httpProbe", Mode: "Continuous", Status: result.ProbeStatusBody{Verdict: probeVerdict, Description: describe(sc.probe)}},
+		{Name: "checkout-availability", Type: "httpProbe", Mode: "Continuous", Status: result.ProbeStatusBody{Verdict: result.ProbeVerdict(sc.probe), Description: describe(sc.probe)}},
 		{Name: "orders-consistent", Type: "cmdProbe", Mode: "EOT", Status: result.ProbeStatusBody{Verdict: result.ProbePassed, Description: "Probe passed"}},
 		{Name: "expect-healthy-tasks", Type: "builtinExpectation", Mode: "Continuous", Status: result.ProbeStatusBody{Verdict: result.ProbePassed, Description: "the original revision kept at least 2 RUNNING tasks (lowest 2)"}},
 	}
 	// A round trip through JSON gives the values a ChaosResult read back from the apiserver or a file holds.
 	data, err := json.Marshal(fs)
 	if err != nil {
-		return Fixture{}, err
+		return nil, err
 	}
 	if err := json.Unmarshal(data, &res.FaultStatus); err != nil {
-		return Fixture{}, err
+		return nil, err
 	}
-	f.Result = res
-	return f, nil
+	return res, nil
 }
 
 func describe(verdict string) string {
