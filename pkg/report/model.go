@@ -27,6 +27,8 @@ type faultStatus struct {
 	ExitCode  *int          `json:"exitCode"`
 	Stop      *stopCause    `json:"stop"`
 	Services  []serviceInfo `json:"services"`
+	// Compacted says what was left out of the service reports to fit the ChaosResult (experiment/recorder).
+	Compacted string `json:"compacted"`
 }
 
 type stopCause struct {

@@ -110,6 +110,9 @@ func build(r *result.ChaosResult, fs faultStatus, tl *timeline.Timeline, opts Op
 	case r.FaultStatus != nil:
 		v.Note = "This result holds no timeline (a run of a version that did not record one, or one that never started its hold)."
 	}
+	if fs.Compacted != "" {
+		v.Note = strings.TrimSpace(v.Note + " Shortened: " + fs.Compacted + ".")
+	}
 	return v
 }
 

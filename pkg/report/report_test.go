@@ -155,13 +155,14 @@ func TestEveryServiceAndMarkIsDrawn(t *testing.T) {
 }
 
 // A result of a run that recorded no timeline (an older version, a refusal) still renders, and says why there is
-// no chart.
+// no chart and what was left out of a shortened result.
 func TestResultWithoutTimeline(t *testing.T) {
 	r := &result.ChaosResult{Name: "x", Phase: result.PhaseError, Verdict: result.VerdictError,
 		ErrorOutput: &result.ErrorOutput{ErrorCode: "PRE_CHAOS_CHECK_ERROR", Reason: "service web is not ACTIVE"},
-		FaultStatus: map[string]any{"runId": "r1", "services": []any{map[string]any{"service": "web", "state": "refused", "error": "service web is not ACTIVE"}}}}
+		FaultStatus: map[string]any{"runId": "r1", "services": []any{map[string]any{"service": "web", "state": "refused", "error": "service web is not ACTIVE"}},
+			"compacted": "observations keep counts"}}
 	page := string(render(t, r))
-	for _, want := range []string{"holds no timeline", "PRE_CHAOS_CHECK_ERROR", "Refused", "not injected"} {
+	for _, want := range []string{"holds no timeline", "PRE_CHAOS_CHECK_ERROR", "Refused", "not injected", "Shortened: observations keep counts."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
