@@ -149,25 +149,13 @@ func (r *runState) preflight(ctx context.Context, targets []*target) bool {
 	return len(passed) == len(targets)
 }
 
+// preflightOne checks one service read-only and, when it may be touched, records at its target what restore will
+// need (the original revision and deployment configuration). It returns a *PreflightError naming every reason
+// found, or nil.
 func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Service) error {
 	t.service = svc
 	t.report.ServiceARN = aws.ToString(svc.ServiceArn)
-	refuse := &PreflightError{Service: t.name}
-	if status := aws.ToString(svc.Status); status != "ACTIVE" {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("service status is %s, want ACTIVE", status))
-	}
-	if c := svc.DeploymentController; c != nil && c.Type != types.DeploymentControllerTypeEcs {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("deployment controller is %s; only the ECS controller lets the fault point the service at a revision", c.Type))
-	}
-	if svc.RunningCount < 1 {
-		refuse.Reasons = append(refuse.Reasons, "no RUNNING task: the spec requires at least one running task at the start")
-	}
-	switch {
-	case len(svc.Deployments) != 1:
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("%d deployments in progress, want exactly one COMPLETED deployment", len(svc.Deployments)))
-	case svc.Deployments[0].RolloutState != "" && svc.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted:
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("deployment %s is %s, want COMPLETED", aws.ToString(svc.Deployments[0].Id), svc.Deployments[0].RolloutState))
-	}
+	refuse := &PreflightError{Service: t.name, Reasons: serviceRefusals(svc)}
 	tdARN := aws.ToString(svc.TaskDefinition)
 	if tdARN == "" {
 		refuse.Reasons = append(refuse.Reasons, "service has no task definition")
@@ -176,16 +164,7 @@ func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Servic
 	// A killed run that ECS rolled back leaves its chaos revision as the family's newest, with the service's
 	// deployment configuration possibly still narrowed: look at it at the same time as the service's revision,
 	// so the check costs no extra round trip.
-	newest := make(chan *types.TaskDefinition, 1)
-	go func() {
-		var td *types.TaskDefinition
-		defer func() { newest <- td }() // also after a panic, which the guard logs: the check is then skipped
-		r.guardRun("the family's newest revision", func() {
-			if out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))}); err == nil {
-				td = out.TaskDefinition
-			}
-		})
-	}()
+	newest := r.familyNewest(ctx, tdARN)
 	// Always by the service's revision ARN: the family's newest revision may be another one.
 	out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(tdARN),
@@ -205,28 +184,11 @@ func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Servic
 		refuse.Reasons = append(refuse.Reasons, "DescribeTaskDefinition returned no task definition")
 		return refuse
 	}
-	if td.Status != types.TaskDefinitionStatusActive {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s is %s: ECS cannot point a service back at an inactive revision, so restore would be impossible", tdARN, td.Status))
-	}
-	if m, isChaos, err := taskdef.ReadMarker(td); err != nil {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s carries a damaged chaos marker (%v): inspect it and run `recover`", tdARN, err))
-	} else if isChaos {
-		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("already under chaos by %s (chaos revision %s, original %s); if that run is gone, run `recover`", r.markedBy(refuse, m), tdARN, m.OriginalTaskDefinitionARN))
-	}
+	r.refuseRevision(refuse, td, tdARN)
 	if len(refuse.Reasons) > 0 {
 		return refuse
 	}
-
-	t.original = td
-	t.originalTags = out.Tags
-	t.originalDC = cloneDeploymentConfiguration(svc.DeploymentConfiguration)
-	t.chaosDC = chaosDeploymentConfiguration(&svc, r.opts.AffectedPercent)
-	t.report.OriginalTaskDefinition = tdARN
-	if svc.DeploymentConfiguration != nil && svc.DeploymentConfiguration.Strategy != "" {
-		t.report.DeploymentStrategy = string(svc.DeploymentConfiguration.Strategy)
-	} else {
-		t.report.DeploymentStrategy = string(types.DeploymentStrategyRolling)
-	}
+	r.recordOriginal(t, svc, td, tdARN, out.Tags)
 	if err := checkTargets(td, r.opts.TargetContainers); err != nil {
 		return &PreflightError{Service: t.name, Reasons: []string{err.Error()}}
 	}
@@ -235,6 +197,73 @@ func (r *runState) preflightOne(ctx context.Context, t *target, svc types.Servic
 	}
 	r.preflightWarnings(t, svc)
 	return nil
+}
+
+// serviceRefusals are the reasons, read from the service alone, not to touch it: the fault needs an ACTIVE service
+// under the ECS controller, with a running task and one completed deployment.
+func serviceRefusals(svc types.Service) []string {
+	var reasons []string
+	if status := aws.ToString(svc.Status); status != "ACTIVE" {
+		reasons = append(reasons, fmt.Sprintf("service status is %s, want ACTIVE", status))
+	}
+	if c := svc.DeploymentController; c != nil && c.Type != types.DeploymentControllerTypeEcs {
+		reasons = append(reasons, fmt.Sprintf("deployment controller is %s; only the ECS controller lets the fault point the service at a revision", c.Type))
+	}
+	if svc.RunningCount < 1 {
+		reasons = append(reasons, "no RUNNING task: the spec requires at least one running task at the start")
+	}
+	switch {
+	case len(svc.Deployments) != 1:
+		reasons = append(reasons, fmt.Sprintf("%d deployments in progress, want exactly one COMPLETED deployment", len(svc.Deployments)))
+	case svc.Deployments[0].RolloutState != "" && svc.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted:
+		reasons = append(reasons, fmt.Sprintf("deployment %s is %s, want COMPLETED", aws.ToString(svc.Deployments[0].Id), svc.Deployments[0].RolloutState))
+	}
+	return reasons
+}
+
+// familyNewest reads the newest revision of tdARN's family in the background and delivers it (nil when it could
+// not be read) on the channel it returns, so that the check for a leftover chaos revision overlaps the read of
+// the service's own revision.
+func (r *runState) familyNewest(ctx context.Context, tdARN string) <-chan *types.TaskDefinition {
+	newest := make(chan *types.TaskDefinition, 1)
+	go func() {
+		var td *types.TaskDefinition
+		defer func() { newest <- td }() // also after a panic, which the guard logs: the check is then skipped
+		r.guardRun("the family's newest revision", func() {
+			if out, err := r.clients.Chaos.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(familyOf(tdARN))}); err == nil {
+				td = out.TaskDefinition
+			}
+		})
+	}()
+	return newest
+}
+
+// refuseRevision adds to refuse the reasons the service's own revision gives: restore could not point the service
+// back at an inactive one, and a revision that is itself a chaos one means an earlier run is not over.
+func (r *runState) refuseRevision(refuse *PreflightError, td *types.TaskDefinition, tdARN string) {
+	if td.Status != types.TaskDefinitionStatusActive {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s is %s: ECS cannot point a service back at an inactive revision, so restore would be impossible", tdARN, td.Status))
+	}
+	if m, isChaos, err := taskdef.ReadMarker(td); err != nil {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("task definition %s carries a damaged chaos marker (%v): inspect it and run `recover`", tdARN, err))
+	} else if isChaos {
+		refuse.Reasons = append(refuse.Reasons, fmt.Sprintf("already under chaos by %s (chaos revision %s, original %s); if that run is gone, run `recover`", r.markedBy(refuse, m), tdARN, m.OriginalTaskDefinitionARN))
+	}
+}
+
+// recordOriginal keeps, before anything changes, what restore puts back (the original revision tdARN, its tags
+// and the deployment configuration) and the chaos configuration the inject will set.
+func (r *runState) recordOriginal(t *target, svc types.Service, td *types.TaskDefinition, tdARN string, tags []types.Tag) {
+	t.original = td
+	t.originalTags = tags
+	t.originalDC = cloneDeploymentConfiguration(svc.DeploymentConfiguration)
+	t.chaosDC = chaosDeploymentConfiguration(&svc, r.opts.AffectedPercent)
+	t.report.OriginalTaskDefinition = tdARN
+	if svc.DeploymentConfiguration != nil && svc.DeploymentConfiguration.Strategy != "" {
+		t.report.DeploymentStrategy = string(svc.DeploymentConfiguration.Strategy)
+	} else {
+		t.report.DeploymentStrategy = string(types.DeploymentStrategyRolling)
+	}
 }
 
 func (r *runState) preflightWarnings(t *target, svc types.Service) {

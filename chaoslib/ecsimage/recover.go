@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 )
@@ -50,50 +51,18 @@ func Recover(ctx context.Context, clients Clients, opts Options) *Report {
 	return report
 }
 
+// recoverService restores one service from the chaos markers on the revisions it uses: back to the original
+// revision a marker names when one is found, else only the cleanup a rolled-back run may have left.
 func recoverService(ctx context.Context, clients Clients, opts Options, svc types.Service, sr ServiceReport) ServiceReport {
 	log := opts.Logger.WithField("service", sr.Service)
 	sr.ServiceARN = aws.ToString(svc.ServiceArn)
-	// Every revision the service or its deployments use, with the markers among them.
-	revisions := []string{aws.ToString(svc.TaskDefinition)}
-	for _, d := range svc.Deployments {
-		if arn := aws.ToString(d.TaskDefinition); !slices.Contains(revisions, arn) {
-			revisions = append(revisions, arn)
-		}
-	}
-	var marker *taskdef.Marker
-	var chaos []string
-	for _, arn := range revisions {
-		out, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
-		if err != nil {
-			sr.fail(fmt.Errorf("read task definition %s: %s", arn, explainAPIError(err, "ecs:DescribeTaskDefinition")))
-			return sr
-		}
-		m, ok, err := taskdef.ReadMarker(out.TaskDefinition)
-		if err != nil {
-			sr.fail(fmt.Errorf("task definition %s carries a damaged chaos marker (%v): roll the service back by hand", arn, err))
-			return sr
-		}
-		if ok && !opts.ownsMarker(m) {
-			log.Infof("chaos revision %s belongs to run %s of another Job: left alone", arn, m.RunID)
-			continue
-		}
-		if ok {
-			chaos = append(chaos, arn)
-			if marker == nil {
-				marker = &m
-			}
-		}
+	marker, chaos, err := readMarkers(ctx, clients, opts, log, revisionsInUse(svc))
+	if err != nil {
+		sr.fail(err)
+		return sr
 	}
 	if marker == nil {
-		sr.Restore.Action = RestoreNotNeeded
-		sr.State = StateRestored
-		sr.Restore.Completed = true
-		found := orphans(ctx, clients, opts, aws.ToString(svc.TaskDefinition), nil, &sr)
-		for _, o := range found {
-			sr.ChaosTaskDefinitions = append(sr.ChaosTaskDefinitions, o.arn)
-		}
-		restoreConfigurationAfterRollback(ctx, clients, opts, svc, found, &sr)
-		deregisterOrphans(ctx, clients, opts, &sr)
+		recoverUnmarked(ctx, clients, opts, svc, &sr)
 		return sr
 	}
 	log.Warnf("chaos marker of run %s found on %v: recovering to %s", marker.RunID, chaos, marker.OriginalTaskDefinitionARN)
@@ -124,6 +93,62 @@ func recoverService(ctx context.Context, clients Clients, opts Options, svc type
 	}
 	deregisterOrphans(ctx, clients, opts, &sr)
 	return sr
+}
+
+// revisionsInUse lists every revision the service or its deployments use, the service's own first: a killed run
+// may have left its chaos revision in a deployment only.
+func revisionsInUse(svc types.Service) []string {
+	revisions := []string{aws.ToString(svc.TaskDefinition)}
+	for _, d := range svc.Deployments {
+		if arn := aws.ToString(d.TaskDefinition); !slices.Contains(revisions, arn) {
+			revisions = append(revisions, arn)
+		}
+	}
+	return revisions
+}
+
+// readMarkers reads the revisions and returns the chaos ones recover may act on, with the marker of the first of
+// them (nil when there is none). A revision that cannot be read, or whose marker is damaged, is an error: recover
+// then changes nothing rather than guess.
+func readMarkers(ctx context.Context, clients Clients, opts Options, log logrus.FieldLogger, revisions []string) (*taskdef.Marker, []string, error) {
+	var marker *taskdef.Marker
+	var chaos []string
+	for _, arn := range revisions {
+		out, err := clients.Restore.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read task definition %s: %s", arn, explainAPIError(err, "ecs:DescribeTaskDefinition"))
+		}
+		m, ok, err := taskdef.ReadMarker(out.TaskDefinition)
+		if err != nil {
+			return nil, nil, fmt.Errorf("task definition %s carries a damaged chaos marker (%v): roll the service back by hand", arn, err)
+		}
+		if ok && !opts.ownsMarker(m) {
+			log.Infof("chaos revision %s belongs to run %s of another Job: left alone", arn, m.RunID)
+			continue
+		}
+		if ok {
+			chaos = append(chaos, arn)
+			if marker == nil {
+				marker = &m
+			}
+		}
+	}
+	return marker, chaos, nil
+}
+
+// recoverUnmarked handles a service whose revisions carry no marker recover may act on: there is nothing to put
+// back, but a killed run that ECS rolled back may have left its chaos revision ACTIVE and the fault's deployment
+// configuration on the service.
+func recoverUnmarked(ctx context.Context, clients Clients, opts Options, svc types.Service, sr *ServiceReport) {
+	sr.Restore.Action = RestoreNotNeeded
+	sr.State = StateRestored
+	sr.Restore.Completed = true
+	found := orphans(ctx, clients, opts, aws.ToString(svc.TaskDefinition), nil, sr)
+	for _, o := range found {
+		sr.ChaosTaskDefinitions = append(sr.ChaosTaskDefinitions, o.arn)
+	}
+	restoreConfigurationAfterRollback(ctx, clients, opts, svc, found, sr)
+	deregisterOrphans(ctx, clients, opts, sr)
 }
 
 // orphan is a chaos revision no service points at, with its marker.

@@ -39,12 +39,7 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 	}
 	r := &runState{restorer: newRestorer(clients, opts)}
 	r.polled = r.restoreProgress
-	report.Services = make([]ServiceReport, len(opts.Services))
-	targets := make([]*target, len(opts.Services))
-	for i, name := range opts.Services {
-		report.Services[i] = ServiceReport{Service: name, Cluster: opts.Cluster, State: StateReady}
-		targets[i] = &target{name: name, report: &report.Services[i]}
-	}
+	targets := newTargets(report, opts)
 	defer func() {
 		r.attributePanics(targets)
 		report.Stop = stopCause(ctx)
@@ -56,44 +51,43 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 			r.rescue(context.WithoutCancel(ctx), targets, r.panicked("the run", v))
 		}
 	}()
+	r.runTargets(ctx, targets)
+	return report
+}
 
-	r.log.Infof("preflight of %d service(s) in cluster %s", len(targets), opts.Cluster)
-	passed := false
-	if perr := r.guard("preflight", func() { passed = r.preflight(ctx, targets) }); perr != nil {
-		for _, t := range targets {
-			t.report.fail(perr)
-		}
+// newTargets gives every service of opts its entry in report, Ready, and the target that carries it through
+// the run: the targets point into report.Services, so the report is always the run's current state.
+func newTargets(report *Report, opts Options) []*target {
+	report.Services = make([]ServiceReport, len(opts.Services))
+	targets := make([]*target, len(opts.Services))
+	for i, name := range opts.Services {
+		report.Services[i] = ServiceReport{Service: name, Cluster: opts.Cluster, State: StateReady}
+		targets[i] = &target{name: name, report: &report.Services[i]}
 	}
-	if !passed {
-		for _, t := range targets {
-			if t.report.Err() != nil {
-				r.log.WithField("service", t.name).Error(t.report.Error)
-			}
-		}
-		r.log.Error("preflight refused: nothing was changed")
-		return report
+	return targets
+}
+
+// runTargets is the body of Run, inside its panic guards: preflight, the ramp time, the groups of cycles, and the
+// ramp time again. It returns early at a refusal or a stop; every restore happens inside runGroup.
+func (r *runState) runTargets(ctx context.Context, targets []*target) {
+	if !r.preflightAll(ctx, targets) {
+		return
 	}
 	r.callHook(func() {
-		if opts.Hooks.PreflightPassed != nil {
-			opts.Hooks.PreflightPassed(r.snapshots(targets))
+		if r.opts.Hooks.PreflightPassed != nil {
+			r.opts.Hooks.PreflightPassed(r.snapshots(targets))
 		}
 	})
 	if ctx.Err() != nil {
-		return report
+		return
 	}
-	if opts.RampTime > 0 {
-		r.log.Infof("ramp time: waiting %s before the fault", opts.RampTime)
-		if !clock.Sleep(opts.Clock, opts.RampTime, ctx.Done()) {
-			return report
+	if r.opts.RampTime > 0 {
+		r.log.Infof("ramp time: waiting %s before the fault", r.opts.RampTime)
+		if !clock.Sleep(r.opts.Clock, r.opts.RampTime, ctx.Done()) {
+			return
 		}
 	}
-	groups := [][]*target{targets}
-	if opts.Sequence == Serial {
-		groups = groups[:0]
-		for _, t := range targets {
-			groups = append(groups, []*target{t})
-		}
-	}
+	groups := r.groups(targets)
 	for i, g := range groups {
 		if ctx.Err() != nil || r.broken {
 			break
@@ -101,11 +95,45 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 		r.runGroup(ctx, g, i == len(groups)-1)
 	}
 	r.endChaos()
-	if opts.RampTime > 0 && ctx.Err() == nil {
-		r.log.Infof("ramp time: waiting %s after the fault", opts.RampTime)
-		clock.Sleep(opts.Clock, opts.RampTime, ctx.Done())
+	if r.opts.RampTime > 0 && ctx.Err() == nil {
+		r.log.Infof("ramp time: waiting %s after the fault", r.opts.RampTime)
+		clock.Sleep(r.opts.Clock, r.opts.RampTime, ctx.Done())
 	}
-	return report
+}
+
+// preflightAll runs the preflight of every target and says whether the run may go on. A refusal of any service
+// (or a bug in the preflight, which fails them all) means nothing may change anywhere.
+func (r *runState) preflightAll(ctx context.Context, targets []*target) bool {
+	r.log.Infof("preflight of %d service(s) in cluster %s", len(targets), r.opts.Cluster)
+	passed := false
+	if perr := r.guard("preflight", func() { passed = r.preflight(ctx, targets) }); perr != nil {
+		for _, t := range targets {
+			t.report.fail(perr)
+		}
+	}
+	if passed {
+		return true
+	}
+	for _, t := range targets {
+		if t.report.Err() != nil {
+			r.log.WithField("service", t.name).Error(t.report.Error)
+		}
+	}
+	r.log.Error("preflight refused: nothing was changed")
+	return false
+}
+
+// groups splits the targets into the groups whose cycles run one after the other: all of them at once in
+// parallel mode, one service at a time in serial mode.
+func (r *runState) groups(targets []*target) [][]*target {
+	if r.opts.Sequence != Serial {
+		return [][]*target{targets}
+	}
+	groups := make([][]*target, 0, len(targets))
+	for _, t := range targets {
+		groups = append(groups, []*target{t})
+	}
+	return groups
 }
 
 // runGroup runs the cycles of one group of services (all of them in parallel mode, one in serial mode). Each cycle
@@ -113,6 +141,12 @@ func Run(ctx context.Context, clients Clients, opts Options) *Report {
 // after that and only while time is left.
 func (r *runState) runGroup(ctx context.Context, group []*target, lastGroup bool) {
 	end := r.opts.Clock.Now().Add(r.opts.Duration)
+	// The chaos (for the ChaosEnded hook) ends with the last hold of the last group, or with a stop.
+	lastHoldEnded := func() {
+		if ctx.Err() != nil || (lastGroup && !end.After(r.opts.Clock.Now())) {
+			r.endChaos()
+		}
+	}
 	active := group
 	for cycle := 1; len(active) > 0; cycle++ {
 		left := end.Sub(r.opts.Clock.Now())
@@ -125,89 +159,103 @@ func (r *runState) runGroup(ctx context.Context, group []*target, lastGroup bool
 				return
 			}
 		}
-		holdFor := min(r.opts.Interval, left)
-		r.log.Infof("cycle %d: injecting %d service(s), each for %s", cycle, len(active), holdFor.Round(time.Millisecond))
-		// Each service is held for holdFor from its own inject and restored as soon as its hold ends: with many
-		// services the injections take long (RegisterTaskDefinition is paced at ECS's 1/s), and a shared hold
-		// would keep the first services broken for as long as the last ones take to inject.
-		rctx, cancel := r.restoreContext(ctx)
-		// injecting ends with the run's context, or at once when a bug stops the cycle.
-		injecting, stopInjecting := context.WithCancel(ctx)
-		arrivals := make(chan *target)
-		go func() {
-			defer close(arrivals)
-			defer func() {
-				if v := recover(); v != nil {
-					r.recordPanic(r.panicked("the injections", v))
-				}
-			}()
-			r.forEach(active, func(t *target) bool {
-				t.report.Cycles = cycle
-				t.chaosARN, t.injected, t.holdFor, t.holdUntil, t.dereg = "", false, holdFor, time.Time{}, nil
-				var err error
-				perr := r.guard("the inject of service "+t.name, func() { err = r.inject(injecting, t) })
-				switch {
-				case perr != nil:
-					t.report.fail(perr)
-				case err != nil:
-					if injecting.Err() == nil {
-						t.report.fail(err)
-						r.log.WithField("service", t.name).Error(err)
-					}
-				default:
-					t.injected = true
-				}
-				if t.report.Changed {
-					arrivals <- t // restore checks before it acts, so every service that may have changed goes there
-				}
-				return t.injected
-			})
-		}()
-		lastHoldEnded := func() {
-			if ctx.Err() != nil || (lastGroup && !end.After(r.opts.Clock.Now())) {
-				r.endChaos()
-			}
-		}
-		var changed []*target
-		if perr := r.guard("the hold", func() { changed = r.holdAndRelease(ctx, rctx, arrivals, lastHoldEnded) }); perr != nil {
-			stopInjecting()
-			for range arrivals {
-				// the injections under way end; every service they touched is in active
-			}
-			changed = r.rescue(rctx, active, perr)
-		}
-		stopInjecting()
-		r.guardAll("the end of the hold", active, lastHoldEnded) // also when no service was injected at all
-		r.guardAll("the restore wait", changed, func() { r.waitRestored(rctx, changed) })
-		r.bgWait()
-		for _, t := range changed {
-			r.applyDeregistration(t)
-		}
-		for _, t := range changed {
-			r.callHook(func() {
-				if r.opts.Hooks.Restored != nil {
-					r.opts.Hooks.Restored(r.snapshot(t))
-				}
-			})
-		}
-		cancel()
+		changed := r.runCycle(ctx, active, cycle, min(r.opts.Interval, left), lastHoldEnded)
 		if r.broken {
 			return // after a bug, no further cycle
 		}
-		injected := changed[:0:0]
-		for _, t := range changed {
-			if t.injected {
-				injected = append(injected, t)
-			}
+		active = nextCycle(changed)
+	}
+}
+
+// runCycle is one cycle over active: inject each service, hold it for holdFor, put it back, and wait for the
+// restore deployments. It returns the services that may have changed. lastHoldEnded is called once the last hold
+// of the cycle is over (see holdAndRelease), and once more after the hold in any case.
+func (r *runState) runCycle(ctx context.Context, active []*target, cycle int, holdFor time.Duration, lastHoldEnded func()) []*target {
+	r.log.Infof("cycle %d: injecting %d service(s), each for %s", cycle, len(active), holdFor.Round(time.Millisecond))
+	// Each service is held for holdFor from its own inject and restored as soon as its hold ends: with many
+	// services the injections take long (RegisterTaskDefinition is paced at ECS's 1/s), and a shared hold
+	// would keep the first services broken for as long as the last ones take to inject.
+	rctx, cancel := r.restoreContext(ctx)
+	// injecting ends with the run's context, or at once when a bug stops the cycle.
+	injecting, stopInjecting := context.WithCancel(ctx)
+	arrivals := make(chan *target)
+	go r.injectCycle(injecting, active, cycle, holdFor, arrivals)
+	var changed []*target
+	if perr := r.guard("the hold", func() { changed = r.holdAndRelease(ctx, rctx, arrivals, lastHoldEnded) }); perr != nil {
+		stopInjecting()
+		for range arrivals {
+			// the injections under way end; every service they touched is in active
 		}
-		active = active[:0:0]
-		for _, t := range injected {
-			if t.report.State == StateRestored && t.report.Restore.Completed && t.report.Err() == nil &&
-				t.report.Restore.Action != RestoreLeftToThirdParty {
-				active = append(active, t)
+		changed = r.rescue(rctx, active, perr)
+	}
+	stopInjecting()
+	r.guardAll("the end of the hold", active, lastHoldEnded) // also when no service was injected at all
+	r.finishRestores(rctx, changed)
+	cancel()
+	return changed
+}
+
+// injectCycle injects every service of active, injectParallelism at once, and hands each one that may have
+// changed to the hold through arrivals, which it closes once every injection is over. It runs on its own
+// goroutine: a bug there is recorded for the report instead of crashing the run before the restore.
+func (r *runState) injectCycle(injecting context.Context, active []*target, cycle int, holdFor time.Duration, arrivals chan<- *target) {
+	defer close(arrivals)
+	defer func() {
+		if v := recover(); v != nil {
+			r.recordPanic(r.panicked("the injections", v))
+		}
+	}()
+	r.forEach(active, func(t *target) bool {
+		t.report.Cycles = cycle
+		t.chaosARN, t.injected, t.holdFor, t.holdUntil, t.dereg = "", false, holdFor, time.Time{}, nil
+		var err error
+		perr := r.guard("the inject of service "+t.name, func() { err = r.inject(injecting, t) })
+		switch {
+		case perr != nil:
+			t.report.fail(perr)
+		case err != nil:
+			if injecting.Err() == nil {
+				t.report.fail(err)
+				r.log.WithField("service", t.name).Error(err)
 			}
+		default:
+			t.injected = true
+		}
+		if t.report.Changed {
+			arrivals <- t // restore checks before it acts, so every service that may have changed goes there
+		}
+		return t.injected
+	})
+}
+
+// finishRestores ends a cycle's restores: it waits for the restore deployments of the services the cycle changed
+// and for their deregistrations, records those, and tells the Restored hook.
+func (r *runState) finishRestores(rctx context.Context, changed []*target) {
+	r.guardAll("the restore wait", changed, func() { r.waitRestored(rctx, changed) })
+	r.bgWait()
+	for _, t := range changed {
+		r.applyDeregistration(t)
+	}
+	for _, t := range changed {
+		r.callHook(func() {
+			if r.opts.Hooks.Restored != nil {
+				r.opts.Hooks.Restored(r.snapshot(t))
+			}
+		})
+	}
+}
+
+// nextCycle picks, of the services a cycle changed, those that take part in the next one: injected, then put back
+// by this run with the restore proven and no error. A service someone else deployed over is left to them.
+func nextCycle(changed []*target) []*target {
+	active := changed[:0:0]
+	for _, t := range changed {
+		if t.injected && t.report.State == StateRestored && t.report.Restore.Completed && t.report.Err() == nil &&
+			t.report.Restore.Action != RestoreLeftToThirdParty {
+			active = append(active, t)
 		}
 	}
+	return active
 }
 
 // recheck re-reads the services before another cycle: each must still run its original revision with one

@@ -42,58 +42,72 @@ func newComparator(typ, criteria, value string) (Comparator, []fieldProblem) {
 	}
 	switch typ {
 	case "int", "float":
-		norm, ok := numericCriteria[criteria]
-		if !ok {
-			add("criteria", "%q is not a %s criteria (one of ==, !=, >, <, >=, <=, oneOf, between)", criteria, typ)
-			return c, problems
-		}
-		c.Criteria = norm
-		items, isList := splitList(value)
-		for _, item := range items {
-			n, err := parseNumber(typ, item)
-			if err != nil || math.IsNaN(n) {
-				add("value", "%q is not a %s", item, typ)
-				continue
-			}
-			c.numbers = append(c.numbers, n)
-		}
-		switch {
-		case len(problems) > 0:
-		case norm == "between" && len(c.numbers) != 2:
-			add("value", "between takes two numbers, lower and upper, as \"[1,5]\" or \"1,5\"; got %q", value)
-		case norm == "between" && c.numbers[0] > c.numbers[1]:
-			add("value", "between's lower bound %v is above its upper bound %v", c.numbers[0], c.numbers[1])
-		case norm == "oneOf" && len(c.numbers) == 0:
-			add("value", "oneOf takes a list such as \"[200,204]\"")
-		case norm != "oneOf" && norm != "between" && (isList || len(c.numbers) != 1):
-			add("value", "%s takes a single %s; got %q", norm, typ, value)
-		}
+		c.parseNumeric(add)
 	case "string":
-		norm, ok := stringCriteria[criteria]
-		if !ok {
-			add("criteria", "%q is not a string criteria (one of equal, notEqual, contains, matches, notMatches, oneOf)", criteria)
-			return c, problems
-		}
-		c.Criteria = norm
-		switch norm {
-		case "matches", "notMatches":
-			re, err := regexp.Compile(value)
-			if err != nil {
-				add("value", "not a valid regular expression (Go RE2 syntax): %v", err)
-			}
-			c.re = re
-		case "oneOf":
-			c.words, _ = splitList(value)
-			if len(c.words) == 0 {
-				add("value", "oneOf takes a list such as \"[ok,ready]\"")
-			}
-		}
+		c.parseString(add)
 	case "":
 		add("type", "required (int, float or string)")
 	default:
 		add("type", "%q is not one of int, float, string", typ)
 	}
 	return c, problems
+}
+
+// parseNumeric normalises the criteria of an int or float comparator and reads its value into numbers, checking
+// that the value has the shape the criteria needs, so that compare never indexes past what was parsed.
+func (c *Comparator) parseNumeric(add addFunc) {
+	norm, ok := numericCriteria[c.Criteria]
+	if !ok {
+		add("criteria", "%q is not a %s criteria (one of ==, !=, >, <, >=, <=, oneOf, between)", c.Criteria, c.Type)
+		return
+	}
+	c.Criteria = norm
+	items, isList := splitList(c.Value)
+	invalid := false
+	for _, item := range items {
+		n, err := parseNumber(c.Type, item)
+		if err != nil || math.IsNaN(n) {
+			add("value", "%q is not a %s", item, c.Type)
+			invalid = true
+			continue
+		}
+		c.numbers = append(c.numbers, n)
+	}
+	switch {
+	case invalid:
+	case norm == "between" && len(c.numbers) != 2:
+		add("value", "between takes two numbers, lower and upper, as \"[1,5]\" or \"1,5\"; got %q", c.Value)
+	case norm == "between" && c.numbers[0] > c.numbers[1]:
+		add("value", "between's lower bound %v is above its upper bound %v", c.numbers[0], c.numbers[1])
+	case norm == "oneOf" && len(c.numbers) == 0:
+		add("value", "oneOf takes a list such as \"[200,204]\"")
+	case norm != "oneOf" && norm != "between" && (isList || len(c.numbers) != 1):
+		add("value", "%s takes a single %s; got %q", norm, c.Type, c.Value)
+	}
+}
+
+// parseString normalises the criteria of a string comparator and prepares its value: the regular expression of
+// matches and notMatches is compiled once here, and the words of oneOf are split.
+func (c *Comparator) parseString(add addFunc) {
+	norm, ok := stringCriteria[c.Criteria]
+	if !ok {
+		add("criteria", "%q is not a string criteria (one of equal, notEqual, contains, matches, notMatches, oneOf)", c.Criteria)
+		return
+	}
+	c.Criteria = norm
+	switch norm {
+	case "matches", "notMatches":
+		re, err := regexp.Compile(c.Value)
+		if err != nil {
+			add("value", "not a valid regular expression (Go RE2 syntax): %v", err)
+		}
+		c.re = re
+	case "oneOf":
+		c.words, _ = splitList(c.Value)
+		if len(c.words) == 0 {
+			add("value", "oneOf takes a list such as \"[ok,ready]\"")
+		}
+	}
 }
 
 // splitList reads Litmus's list values, "[a,b]" or "a,b"; it reports whether the value was a list.

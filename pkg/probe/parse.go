@@ -270,34 +270,18 @@ func Parse(data []byte) ([]Definition, error) {
 	return defs, nil
 }
 
+// parseOne validates the probe at index of the list; every problem found is returned, sorted by field.
 func parseOne(index int, item json.RawMessage) (Definition, []Problem) {
-	var (
-		raw  rawProbe
-		def  Definition
-		errs []fieldProblem
-	)
+	var errs []fieldProblem
 	add := func(field, format string, args ...any) {
 		errs = append(errs, fieldProblem{field, fmt.Sprintf(format, args...)})
 	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(item, &keys); err != nil {
-		return def, []Problem{{Probe: fmt.Sprintf("#%d", index), Field: "(item)", Rule: "must be an object"}}
+		return Definition{}, []Problem{{Probe: fmt.Sprintf("#%d", index), Field: "(item)", Rule: "must be an object"}}
 	}
-	// A type error still leaves the other fields decoded, so the remaining checks run too.
-	if err := json.Unmarshal(item, &raw); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			add(typeErr.Field, "must be a %s, not a JSON %s", goTypeName(typeErr.Type.String()), typeErr.Value)
-		} else {
-			add("(item)", "%v", err)
-		}
-	}
-	for _, key := range unknownKeys(keys, knownProbeKeys) {
-		add(key, "unknown field (known: %s)", strings.Join(knownProbeKeys, ", "))
-	}
-	def.Name = raw.Name
-	def.Type = raw.Type
-	def.Mode = raw.Mode
+	raw := decodeProbe(item, keys, add)
+	def := Definition{Name: raw.Name, Type: raw.Type, Mode: raw.Mode}
 	if strings.TrimSpace(raw.Name) == "" {
 		add("name", "required")
 	}
@@ -309,7 +293,31 @@ func parseOne(index int, item json.RawMessage) (Definition, []Problem) {
 		add("mode", "%q is not one of SOT, EOT, Edge, Continuous, OnChaos", raw.Mode)
 	}
 	def.Run = parseRunProperties(raw.RunProperties, keys["runProperties"], add)
+	parseInputs(&def, &raw, add)
+	return def, probeProblems(index, raw.Name, errs)
+}
 
+// decodeProbe decodes item into the raw schema and reports its type errors and unknown keys. A type error still
+// leaves the other fields decoded, so the remaining checks run too.
+func decodeProbe(item json.RawMessage, keys map[string]json.RawMessage, add addFunc) rawProbe {
+	var raw rawProbe
+	if err := json.Unmarshal(item, &raw); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			add(typeErr.Field, "must be a %s, not a JSON %s", goTypeName(typeErr.Type.String()), typeErr.Value)
+		} else {
+			add("(item)", "%v", err)
+		}
+	}
+	for _, key := range unknownKeys(keys, knownProbeKeys) {
+		add(key, "unknown field (known: %s)", strings.Join(knownProbeKeys, ", "))
+	}
+	return raw
+}
+
+// parseInputs parses the inputs of def's type into def, and reports inputs given for another type: they would be
+// ignored silently, which usually means the type is wrong.
+func parseInputs(def *Definition, raw *rawProbe, add addFunc) {
 	inputsFor := map[string]bool{TypeHTTP: raw.HTTP != nil, TypeCmd: raw.Cmd != nil, TypeK8s: raw.K8s != nil, TypeProm: raw.Prom != nil}
 	switch raw.Type {
 	case TypeHTTP:
@@ -332,9 +340,13 @@ func parseOne(index int, item json.RawMessage) (Definition, []Problem) {
 			add(typ+"/inputs", "given for a probe of type %s; remove it or fix the type", raw.Type)
 		}
 	}
+}
 
-	name := strconv.Quote(raw.Name)
-	if strings.TrimSpace(raw.Name) == "" {
+// probeProblems names the probe in each of its field problems (by name, or by #index when it has none) and sorts
+// them by field, keeping the order of the problems of one field.
+func probeProblems(index int, rawName string, errs []fieldProblem) []Problem {
+	name := strconv.Quote(rawName)
+	if strings.TrimSpace(rawName) == "" {
 		name = fmt.Sprintf("#%d", index)
 	}
 	problems := make([]Problem, len(errs))
@@ -342,7 +354,7 @@ func parseOne(index int, item json.RawMessage) (Definition, []Problem) {
 		problems[i] = Problem{Probe: name, Field: e.field, Rule: e.rule}
 	}
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Field < problems[j].Field })
-	return def, problems
+	return problems
 }
 
 type addFunc func(field, format string, args ...any)

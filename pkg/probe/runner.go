@@ -167,6 +167,25 @@ func (r *Runner) PostChaos(ctx context.Context) {
 	if again {
 		return
 	}
+	r.stopLoops(ctx)
+	r.judgeLoops()
+	for _, p := range r.probes {
+		if p.def.Mode == ModeEOT || p.def.Mode == ModeEdge {
+			r.evaluatePostChaos(ctx, p)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.probes {
+		if p.verdict == Awaited {
+			p.verdict, p.description = NA, descNotEvaluated
+		}
+	}
+}
+
+// stopLoops asks every loop to stop after its current evaluation and waits until they have; once ctx ends, the
+// evaluations still under way are cancelled instead, so that an abort is not held up by a slow probe.
+func (r *Runner) stopLoops(ctx context.Context) {
 	r.endLoops(ModeOnChaos)
 	r.endLoops(ModeContinuous)
 	waited := make(chan struct{})
@@ -186,44 +205,34 @@ func (r *Runner) PostChaos(ctx context.Context) {
 		r.mu.Unlock()
 		<-waited
 	}
-	r.judgeLoops()
+}
 
-	for _, p := range r.probes {
-		if p.def.Mode != ModeEOT && p.def.Mode != ModeEdge {
-			continue
-		}
-		r.mu.Lock()
-		preFailed := p.verdict == Failed
-		r.mu.Unlock()
-		if preFailed || ctx.Err() != nil {
-			continue // an Edge probe that failed before the chaos keeps that verdict, as in Litmus
-		}
-		desc, err := r.evaluateAfterDelay(ctx, p, ctx.Done())
-		if err != nil && ctx.Err() != nil {
-			continue
-		}
-		r.mu.Lock()
-		switch {
-		case err != nil:
-			p.verdict, p.description = Failed, "PostChaos: "+err.Error()
-		case p.def.Mode == ModeEdge && p.preEvaluated:
-			p.verdict, p.description = Passed, p.description+"; PostChaos: "+desc
-		case p.def.Mode == ModeEdge:
-			p.verdict, p.description = Passed, "PreChaos: not evaluated (run interrupted); PostChaos: "+desc
-		default:
-			p.verdict, p.description = Passed, desc
-		}
-		r.mu.Unlock()
-		r.report(p, "PostChaos", err)
-	}
-
+// evaluatePostChaos gives an EOT probe its verdict, and an Edge probe the verdict of both its evaluations. A probe
+// that already failed, or whose evaluation the end of ctx interrupted, keeps its verdict.
+func (r *Runner) evaluatePostChaos(ctx context.Context, p *probeState) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, p := range r.probes {
-		if p.verdict == Awaited {
-			p.verdict, p.description = NA, descNotEvaluated
-		}
+	preFailed := p.verdict == Failed
+	r.mu.Unlock()
+	if preFailed || ctx.Err() != nil {
+		return // an Edge probe that failed before the chaos keeps that verdict, as in Litmus
 	}
+	desc, err := r.evaluateAfterDelay(ctx, p, ctx.Done())
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	switch {
+	case err != nil:
+		p.verdict, p.description = Failed, "PostChaos: "+err.Error()
+	case p.def.Mode == ModeEdge && p.preEvaluated:
+		p.verdict, p.description = Passed, p.description+"; PostChaos: "+desc
+	case p.def.Mode == ModeEdge:
+		p.verdict, p.description = Passed, "PreChaos: not evaluated (run interrupted); PostChaos: "+desc
+	default:
+		p.verdict, p.description = Passed, desc
+	}
+	r.mu.Unlock()
+	r.report(p, "PostChaos", err)
 }
 
 // StopRequested is closed once a probe with stopOnFailure has failed: the caller ends the fault early,

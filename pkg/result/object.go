@@ -54,7 +54,23 @@ func apply(obj *unstructured.Unstructured, r *ChaosResult, namespace string, op 
 			return fmt.Errorf("set spec.%s: %w", field, err)
 		}
 	}
+	verdict, err := setExperimentStatus(obj, r, op)
+	if err != nil {
+		return err
+	}
+	if err := setObservations(obj, r, op); err != nil {
+		return err
+	}
+	if r.Run.ID != "" {
+		// The fault's own run id, the one in the marker, is what the history remembers as counted.
+		runID = r.Run.ID
+	}
+	return updateHistory(obj, r.Targets, op == opFinish, verdict, runID)
+}
 
+// experimentStatus is what status.experimentStatus says for op: Running and Awaited at Start, the outcome at
+// Finish, and otherwise what r says, with Litmus's placeholders for what it leaves empty.
+func experimentStatus(r *ChaosResult, op operation) (Phase, Verdict, string, *ErrorOutput) {
 	phase, verdict, percentage, errOut := r.Phase, r.Verdict, r.ProbeSuccessPercentage, r.ErrorOutput
 	switch op {
 	case opStart:
@@ -72,23 +88,33 @@ func apply(obj *unstructured.Unstructured, r *ChaosResult, namespace string, op 
 	if percentage == "" {
 		percentage = "Awaited"
 	}
-	experimentStatus := map[string]any{
+	return phase, verdict, percentage, errOut
+}
+
+// setExperimentStatus writes status.experimentStatus for op and returns the verdict written, which the history
+// counts.
+func setExperimentStatus(obj *unstructured.Unstructured, r *ChaosResult, op operation) (Verdict, error) {
+	phase, verdict, percentage, errOut := experimentStatus(r, op)
+	fields := map[string]any{
 		"phase":                  string(phase),
 		"verdict":                string(verdict),
 		"probeSuccessPercentage": percentage,
 	}
-	for key, value := range experimentStatus {
+	for key, value := range fields {
 		if err := unstructured.SetNestedField(obj.Object, value, "status", "experimentStatus", key); err != nil {
-			return fmt.Errorf("set status.experimentStatus.%s: %w", key, err)
+			return "", fmt.Errorf("set status.experimentStatus.%s: %w", key, err)
 		}
 	}
 	if err := setOrRemove(obj, errOut, errOut != nil, "status", "experimentStatus", "errorOutput"); err != nil {
-		return err
+		return "", err
 	}
+	return verdict, nil
+}
 
-	// A nil list or map leaves what is stored alone (an Update that only
-	// changes the phase keeps the observations), except at Start: a new run
-	// begins without the previous run's probes and observations.
+// setObservations writes the probe statuses, the run and the fault's status. A nil list or map leaves what is
+// stored alone (an Update that only changes the phase keeps the observations), except at Start: a new run
+// begins without the previous run's probes and observations.
+func setObservations(obj *unstructured.Unstructured, r *ChaosResult, op operation) error {
 	if r.ProbeStatuses != nil || op == opStart {
 		if err := setOrRemove(obj, r.ProbeStatuses, len(r.ProbeStatuses) > 0, "status", "probeStatuses"); err != nil {
 			return err
@@ -99,16 +125,12 @@ func apply(obj *unstructured.Unstructured, r *ChaosResult, namespace string, op 
 			return err
 		}
 	}
-	if r.Run.ID != "" {
-		// The fault's own run id, the one in the marker, is what the history remembers as counted.
-		runID = r.Run.ID
-	}
 	if r.FaultStatus != nil || op == opStart {
 		if err := setOrRemove(obj, r.FaultStatus, r.FaultStatus != nil, "status", fieldFaultStatus); err != nil {
 			return err
 		}
 	}
-	return updateHistory(obj, r.Targets, op == opFinish, verdict, runID)
+	return nil
 }
 
 func setLabels(obj *unstructured.Unstructured, r *ChaosResult) {

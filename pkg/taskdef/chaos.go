@@ -37,20 +37,8 @@ var ErrAlreadyChaos = errors.New("the task definition is already a chaos revisio
 // marker tags are dropped first, since the labels carry the marker anyway.
 func Chaos(td *types.TaskDefinition, tags []types.Tag, image ChaosImage, targets []string, m Marker) (
 	*ecs.RegisterTaskDefinitionInput, []string, error) {
-	if td == nil {
-		return nil, nil, errors.New("no task definition to copy")
-	}
-	if image.Reference == "" {
-		return nil, nil, errors.New("the chaos image is empty")
-	}
-	if _, already, err := ReadMarker(td); err != nil {
-		return nil, nil, fmt.Errorf("refusing to copy %s: %w", deref(td.TaskDefinitionArn), err)
-	} else if already {
-		return nil, nil, fmt.Errorf("%w (%s); run recover first", ErrAlreadyChaos, deref(td.TaskDefinitionArn))
-	}
-	if path := unknownUnionMember(reflect.ValueOf(td).Elem(), "taskDefinition"); path != "" {
-		return nil, nil, fmt.Errorf("%s holds a setting this build's AWS SDK does not know, so a copy would lose it; "+
-			"a newer build of the fault is needed", path)
+	if err := checkCopyable(td, image); err != nil {
+		return nil, nil, err
 	}
 	m, err := markerFor(td, image, m)
 	if err != nil {
@@ -60,15 +48,43 @@ func Chaos(td *types.TaskDefinition, tags []types.Tag, image ChaosImage, targets
 	if err != nil {
 		return nil, nil, err
 	}
-
-	labels := m.labels()
 	in := RegisterInput(td, nil)
-	for i := range in.ContainerDefinitions {
-		c := &in.ContainerDefinitions[i]
+	swapImages(in.ContainerDefinitions, swap, image.Reference, m.labels())
+	kept, warnings := withMarkerTags(tags, m)
+	in.Tags = kept
+	return in, warnings, nil
+}
+
+// checkCopyable refuses to build a chaos revision that restore could not undo faithfully: from a chaos revision
+// (its original is the one to go back to) or from a task definition with settings this build cannot copy.
+func checkCopyable(td *types.TaskDefinition, image ChaosImage) error {
+	if td == nil {
+		return errors.New("no task definition to copy")
+	}
+	if image.Reference == "" {
+		return errors.New("the chaos image is empty")
+	}
+	if _, already, err := ReadMarker(td); err != nil {
+		return fmt.Errorf("refusing to copy %s: %w", deref(td.TaskDefinitionArn), err)
+	} else if already {
+		return fmt.Errorf("%w (%s); run recover first", ErrAlreadyChaos, deref(td.TaskDefinitionArn))
+	}
+	if path := unknownUnionMember(reflect.ValueOf(td).Elem(), "taskDefinition"); path != "" {
+		return fmt.Errorf("%s holds a setting this build's AWS SDK does not know, so a copy would lose it; "+
+			"a newer build of the fault is needed", path)
+	}
+	return nil
+}
+
+// swapImages points the containers named in swap at image and labels each of them with the marker labels, which
+// is how recover later recognises the revision.
+func swapImages(containers []types.ContainerDefinition, swap map[string]bool, image string, labels map[string]string) {
+	for i := range containers {
+		c := &containers[i]
 		if !swap[deref(c.Name)] {
 			continue
 		}
-		c.Image = aws.String(image.Reference)
+		c.Image = aws.String(image)
 		if c.DockerLabels == nil {
 			c.DockerLabels = map[string]string{}
 		}
@@ -83,7 +99,12 @@ func Chaos(td *types.TaskDefinition, tags []types.Tag, image ChaosImage, targets
 			c.DockerLabels[k] = v
 		}
 	}
+}
 
+// withMarkerTags returns the customer's tags that may be copied followed by the marker tags, and a warning for
+// each tag left out: the customer's tags keep their place, and a marker tag goes first when ECS's rules leave no
+// room for it, since the labels carry the marker anyway.
+func withMarkerTags(tags []types.Tag, m Marker) ([]types.Tag, []string) {
 	kept, warnings := copyableTags(tags)
 	for _, t := range []types.Tag{
 		{Key: aws.String(TagRunID), Value: aws.String(m.RunID)},
@@ -99,8 +120,7 @@ func Chaos(td *types.TaskDefinition, tags []types.Tag, image ChaosImage, targets
 			kept = append(kept, t)
 		}
 	}
-	in.Tags = kept
-	return in, warnings, nil
+	return kept, warnings
 }
 
 // markerFor completes m from td and image and checks that they agree.
