@@ -11,21 +11,23 @@ step() {
 	echo "prepare: $name ready in $((SECONDS - start))s"
 }
 
-prometheus() {
-	if ! command -v prometheus >/dev/null 2>&1 && [ ! -x /usr/bin/prometheus ]; then
+# The steps' names are not the commands they look for: `command -v prometheus` would find a shell function named
+# prometheus and never install the binary. `type -P` looks at PATH only.
+ensure_prometheus() {
+	if ! type -P prometheus >/dev/null && [ ! -x /usr/bin/prometheus ]; then
 		bash test/prometheus/install.sh
 	fi
 }
 
-chromium() {
+ensure_chromium() {
 	if [ ! -x /usr/bin/chromium ]; then
 		apt-get update
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 	fi
 }
 
-moto() {
-	if ! command -v moto_server >/dev/null 2>&1; then
+ensure_moto() {
+	if ! type -P moto_server >/dev/null; then
 		echo "prepare: moto_server is missing; trying pip" >&2
 		python3 -m pip install --quiet 'moto[server]' || {
 			echo "prepare: moto_server is not installed and cannot be installed here" >&2
@@ -34,11 +36,11 @@ moto() {
 	fi
 }
 
-kube() {
+ensure_kube() {
 	bash test/kube/build.sh >/dev/null
 }
 
-step "Prometheus (Debian package)" prometheus
-step "Chromium (Debian package, for test/report)" chromium
-step "moto_server" moto
-step "kube-apiserver, etcd and kubectl (built from source, cached)" kube
+step "Prometheus (Debian package)" ensure_prometheus
+step "Chromium (Debian package, for test/report)" ensure_chromium
+step "moto_server" ensure_moto
+step "kube-apiserver, etcd and kubectl (built from source, cached)" ensure_kube
