@@ -3,7 +3,8 @@
 # simulator with an injected round trip, 1, 10, 100 and 500 services under ECS's rate limits, and the aws CLI
 # comparison, and the fault's timing with the Kubernetes writer behind a slow kube-apiserver (slowapi: needs the
 # kube binaries that `make prepare` builds); prints progress on stderr and the markdown report on stdout and into $OUT. The 500-service run is
-# bounded by ECS's RegisterTaskDefinition rate (20, then 1/s), so the whole run takes 20 minutes or more.
+# bounded by ECS's task definition modify bucket, which its 500 registrations and 500 deregistrations share (20,
+# then 1/s: over 16 minutes), so the whole run takes 40 minutes or more (estimated from the bound).
 #
 # Environment: RTT (default 20ms), SERVICES (default 1,10,100,500), OUT (default bin/bench.md); further
 # arguments go to ecsbench (go run ./bench/cmd/ecsbench -h lists them).

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecsthrottle"
 )
 
 // Rate is a token bucket: Burst calls at once, refilled at PerSecond. Operations whose Rate names the same Bucket
@@ -21,31 +22,22 @@ type Rate struct {
 	Bucket    string
 }
 
-// readRate is ECS's rate for the Describe and List actions the fault makes.
-var readRate = Rate{Burst: 100, PerSecond: 20}
-
-// DefaultRates are ECS's documented per-account, per-Region throttling rates for the calls the fault makes
-// ("Request throttling for the Amazon ECS API",
-// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html). Each action has its own
-// bucket there, except that DescribeTasks shares one with DescribeContainerInstances (which the fault does not
-// call; aws-solutions/workload-discovery-on-aws#355 paces the two together for that reason). Pacing the fault's
-// own calls to them keeps a 500-service run from leaning on ThrottlingException retries (which would share the
-// account's budget with deploy pipelines, could starve the restore, and at preflight's 1000 reads exhausted the
-// SDK's retries: measured in bench/).
+// DefaultRates are ECS's documented per-account, per-Region throttling buckets (pkg/ecsthrottle: "Request
+// throttling for the Amazon ECS API", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html),
+// keyed on action. The actions of one category share its bucket, so the pacer paces them together:
+// RegisterTaskDefinition with DeregisterTaskDefinition (20, then 1/s), ListTasks with DescribeTasks,
+// DescribeTaskDefinition with ListTaskDefinitions. StopServiceDeployment is not in ECS's table and so is not paced.
+// Pacing the fault's own calls to them keeps a 500-service run from leaning on ThrottlingException retries (which
+// would share the account's budget with deploy pipelines, could starve the restore, and at preflight's 1000 reads
+// exhausted the SDK's retries: measured in bench/).
 func DefaultRates() map[string]Rate {
-	describeTasks := readRate
-	describeTasks.Bucket = "DescribeTasks+DescribeContainerInstances"
-	return map[string]Rate{
-		"RegisterTaskDefinition":     {Burst: 20, PerSecond: 1},
-		"DeregisterTaskDefinition":   {Burst: 20, PerSecond: 1},
-		"UpdateService":              {Burst: 50, PerSecond: 5},
-		"DescribeServices":           readRate,
-		"DescribeTaskDefinition":     readRate,
-		"ListTasks":                  readRate,
-		"ListTaskDefinitions":        readRate,
-		"DescribeTasks":              describeTasks,
-		"DescribeContainerInstances": describeTasks,
+	rates := map[string]Rate{}
+	for _, c := range ecsthrottle.Categories() {
+		for _, action := range c.Actions {
+			rates[action] = Rate{Burst: c.Burst, PerSecond: c.RefillPerSecond, Bucket: c.Name}
+		}
 	}
+	return rates
 }
 
 // pacingMargin is the share of a documented refill rate the pacer uses.

@@ -45,19 +45,65 @@ func TestPacerStopsWaitingWhenStopped(t *testing.T) {
 	}
 }
 
+// TestDefaultRatesShareDocumentedBuckets: the pacer keeps one bucket per category of "Request throttling for the
+// Amazon ECS API" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html), shared by
+// the category's actions, and paces every call the fault makes except StopServiceDeployment, which ECS's table does
+// not list.
 func TestDefaultRatesShareDocumentedBuckets(t *testing.T) {
 	p := newPacer(clock.Real{}, DefaultRates())
-	if p.buckets["DescribeTasks"] != p.buckets["DescribeContainerInstances"] {
-		t.Error("DescribeTasks and DescribeContainerInstances have separate buckets; ECS throttles them together")
+	tests := []struct {
+		a, b   string
+		shared bool
+	}{
+		{"RegisterTaskDefinition", "DeregisterTaskDefinition", true}, // task definition modify actions
+		{"ListTasks", "DescribeTasks", true},                         // cluster resource read actions
+		{"DescribeTaskDefinition", "ListTaskDefinitions", true},      // task definition read actions
+		{"DescribeServices", "ListTasks", false},
+		{"DescribeServices", "UpdateService", false},
+		{"DescribeTaskDefinition", "RegisterTaskDefinition", false},
+		{"DescribeServiceDeployments", "DescribeServices", false},
 	}
-	if p.buckets["DescribeTasks"] == p.buckets["ListTasks"] || p.buckets["RegisterTaskDefinition"] == p.buckets["DeregisterTaskDefinition"] {
-		t.Error("operations with their own ECS buckets share one")
+	for _, tt := range tests {
+		if got := p.buckets[tt.a] == p.buckets[tt.b]; got != tt.shared {
+			t.Errorf("%s and %s share a bucket: %t, want %t", tt.a, tt.b, got, tt.shared)
+		}
 	}
 	for _, op := range []string{"DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "DeregisterTaskDefinition",
-		"UpdateService", "ListTasks", "DescribeTasks", "ListTaskDefinitions"} {
+		"UpdateService", "ListTasks", "DescribeTasks", "ListTaskDefinitions", "DescribeServiceDeployments"} {
 		if p.buckets[op] == nil {
 			t.Errorf("%s, which the fault calls, is not paced", op)
 		}
+	}
+	if p.buckets["StopServiceDeployment"] != nil {
+		t.Error("StopServiceDeployment is paced; ECS documents no rate for it")
+	}
+}
+
+// TestPacerPacesRegistrationsAndDeregistrationsTogether: RegisterTaskDefinition and DeregisterTaskDefinition draw
+// from ECS's one task definition modify bucket (burst 20, then 1/s), so 25 calls mixed between them take as long as
+// 25 of either.
+func TestPacerPacesRegistrationsAndDeregistrationsTogether(t *testing.T) {
+	c := clock.NewScaled(100)
+	p := newPacer(c, DefaultRates())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := c.Now()
+	for i := range 25 {
+		op := "RegisterTaskDefinition"
+		if i%2 == 1 {
+			op = "DeregisterTaskDefinition"
+		}
+		if err := p.take(ctx, op); err != nil {
+			t.Fatalf("take %d (%s): %v", i, op, err)
+		}
+	}
+	// 20 at once, then one a second (less the pacing margin): the 25th call goes after about 5.3 s.
+	if took := c.Now().Sub(start); took < 5*time.Second || took > 7*time.Second {
+		t.Errorf("25 registrations and deregistrations took %s of clock time, want about 5.3s", took)
+	}
+	start = c.Now()
+	if err := p.take(ctx, "DescribeServices"); err != nil || c.Now().Sub(start) > time.Second {
+		t.Errorf("DescribeServices, another bucket, waited %s (%v)", c.Now().Sub(start), err)
 	}
 }
 

@@ -37,7 +37,8 @@
 // With SetRegistrationWindow, a RegisterTaskDefinition is in flight for that long on the simulator's clock, and
 // another registration of the same family arriving meanwhile gets ECS's ClientException "Too many concurrent
 // attempts to create a new revision of the specified family." With SetRateLimit (ECSRateLimits), calls are throttled
-// per ECS's buckets, one per action except where ECS shares one (DescribeTasks with DescribeContainerInstances).
+// per ECS's documented buckets (pkg/ecsthrottle): one per category of actions, shared by all of them, so
+// RegisterTaskDefinition and DeregisterTaskDefinition drain one bucket; actions ECS does not list are not throttled.
 //
 // # Where it simplifies ECS
 //

@@ -11,6 +11,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecsthrottle"
 )
 
 const targetPrefix = "AmazonEC2ContainerServiceV20141113."
@@ -79,25 +80,19 @@ type bucket struct {
 	last   time.Time
 }
 
-// ECSRateLimits are the documented sustained rates and bursts of the operations the fault and its tests use, for
-// benchmarks that want ECS's throttling ("Request throttling for the Amazon ECS API",
-// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html: per account and Region, a
-// bucket per action, except that DescribeTasks and DescribeContainerInstances share one, as
-// aws-solutions/workload-discovery-on-aws#355 found).
+// ECSRateLimits are ECS's documented throttling buckets (pkg/ecsthrottle: "Request throttling for the Amazon ECS
+// API", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html) as SetRateLimit limits,
+// keyed on action, for benchmarks that want ECS's throttling. The actions of one category name it as their Bucket,
+// so they draw from one bucket as on ECS (RegisterTaskDefinition with DeregisterTaskDefinition, ListTasks with
+// DescribeTasks). Actions the page does not list, StopServiceDeployment among them, are not throttled.
 func ECSRateLimits() map[string]RateLimit {
-	read := RateLimit{Burst: 100, PerSecond: 20}
-	describeTasks := RateLimit{Burst: 100, PerSecond: 20, Bucket: "DescribeTasks+DescribeContainerInstances"}
-	return map[string]RateLimit{
-		"RegisterTaskDefinition":     {Burst: 20, PerSecond: 1},
-		"DeregisterTaskDefinition":   {Burst: 20, PerSecond: 1},
-		"UpdateService":              {Burst: 50, PerSecond: 5},
-		"DescribeServices":           read,
-		"DescribeTaskDefinition":     read,
-		"ListTasks":                  read,
-		"ListTaskDefinitions":        read,
-		"DescribeTasks":              describeTasks,
-		"DescribeContainerInstances": describeTasks,
+	limits := map[string]RateLimit{}
+	for _, c := range ecsthrottle.Categories() {
+		for _, action := range c.Actions {
+			limits[action] = RateLimit{Burst: c.Burst, PerSecond: c.RefillPerSecond, Bucket: c.Name}
+		}
 	}
+	return limits
 }
 
 // sharedBucketKey keeps named buckets in the limits map; no operation name starts with it.

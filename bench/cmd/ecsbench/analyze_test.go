@@ -56,23 +56,27 @@ func TestPollStats(t *testing.T) {
 }
 
 func TestRegistrationBound(t *testing.T) {
-	limit := ecssim.RateLimit{Burst: 20, PerSecond: 1}
+	limit := ecssim.ECSRateLimits()["RegisterTaskDefinition"]
+	if limit != ecssim.ECSRateLimits()["DeregisterTaskDefinition"] || limit.Burst != 20 || limit.PerSecond != 1 {
+		t.Fatalf("the bound assumes registrations and deregistrations share one bucket of 20, then 1/s: %+v", limit)
+	}
 	tests := []struct {
 		n    int
 		want time.Duration
 	}{
 		{1, 6 * time.Second},
-		{20, 6 * time.Second},
-		{100, 86 * time.Second},
-		{500, 486 * time.Second},
+		{10, 6 * time.Second}, // 10 registrations and 10 deregistrations fit the burst of their shared bucket
+		{11, 8 * time.Second}, // 22 calls: 2 beyond the burst
+		{100, 186 * time.Second},
+		{500, 986 * time.Second},
 	}
 	for _, tt := range tests {
 		if got := registrationBound(tt.n, 6*time.Second, limit); got != tt.want {
 			t.Errorf("registrationBound(%d) = %s, want %s", tt.n, got, tt.want)
 		}
 	}
-	if got := registrationBound(500, time.Second, ecssim.RateLimit{Burst: 20, PerSecond: 2}); got != 241*time.Second {
-		t.Errorf("at 2/s: %s, want 241s", got)
+	if got := registrationBound(500, time.Second, ecssim.RateLimit{Burst: 20, PerSecond: 2}); got != 491*time.Second {
+		t.Errorf("at 2/s: %s, want 491s", got)
 	}
 }
 
@@ -137,5 +141,13 @@ func TestPhases(t *testing.T) {
 	}
 	if s := (span{}).String(); s != "–" {
 		t.Fatalf("empty span renders %q", s)
+	}
+}
+
+func TestLimitsNoteNamesSharedBuckets(t *testing.T) {
+	want := "ecssim.ECSRateLimits, ECS's documented buckets: DescribeServices 100 then 20/s; DescribeTaskDefinition 50 then 20/s; " +
+		"RegisterTaskDefinition and DeregisterTaskDefinition 20 then 1/s; UpdateService 50 then 5/s; ListTasks and DescribeTasks 100 then 20/s"
+	if got := limitsNote(); got != want {
+		t.Errorf("limitsNote =\n%s\nwant\n%s", got, want)
 	}
 }

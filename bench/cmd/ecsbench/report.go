@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 )
 
 // machine describes where the figures were taken.
@@ -216,11 +218,13 @@ func (r *report) markdown() string {
 	if len(r.scale) > 0 {
 		limits := "off"
 		if r.cfg.RateLimits {
-			limits = "on (ecssim.ECSRateLimits: RegisterTaskDefinition and DeregisterTaskDefinition burst 20 then 1/s, UpdateService 50 then 5/s, reads 100 then 20/s)"
+			limits = "on (" + limitsNote() + ")"
 		}
+		tdModify := ecssim.ECSRateLimits()["RegisterTaskDefinition"]
 		p("### Services in one parallel run")
 		p("")
-		p("ECS rate limits: %s. Bound = wall time of the first run + (N − 20) s of registrations at 1/s.", limits)
+		p("ECS rate limits: %s. Bound = wall time of the first run + (2N − %d) task definition calls at %g/s: the N registrations and N deregistrations share one bucket.",
+			limits, tdModify.Burst, tdModify.PerSecond)
 		p("")
 		p("| services | wall | bound | wall/bound | injected | restored | hold error min / median / max | inject / restore / deregister calls, from process start | ECS calls | throttled replies | fault log lines naming throttling | peak RSS | exit, verdict |")
 		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -276,4 +280,27 @@ func orDash(s string) string {
 		return "–"
 	}
 	return s
+}
+
+// limitsNote names the buckets of ecssim.ECSRateLimits the fault's operations draw from, operations sharing a
+// bucket together: "RegisterTaskDefinition and DeregisterTaskDefinition 20 then 1/s; ...".
+func limitsNote() string {
+	limits := ecssim.ECSRateLimits()
+	var parts []string
+	seen := map[string]bool{}
+	for _, op := range faultOperations() {
+		l := limits[op]
+		if seen[l.Bucket] {
+			continue
+		}
+		seen[l.Bucket] = true
+		var ops []string
+		for _, other := range faultOperations() {
+			if limits[other].Bucket == l.Bucket {
+				ops = append(ops, other)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %d then %g/s", strings.Join(ops, " and "), l.Burst, l.PerSecond))
+	}
+	return "ecssim.ECSRateLimits, ECS's documented buckets: " + strings.Join(parts, "; ")
 }
