@@ -34,8 +34,8 @@ func TestStoppedTaskReadsPerPollPerTenServices(t *testing.T) {
 	// The SDK retries a call whose reply was cut ("use of closed network connection" while reading a 200 reply,
 	// aws/aws-sdk-go-v2#1825; it happens here under -race): the log then holds both attempts of one call. The
 	// fault's retries are counted, so that the budget is checked on the fault's calls.
-	retries := &retryCounter{Retryer: e.client.Options().Retryer.(aws.RetryerV2), n: map[string]int{}}
-	e.clients.Chaos = ecs.New(e.client.Options(), func(o *ecs.Options) { o.Retryer = retries })
+	retries := &retryCounter{Retryer: e.shared.Chaos.Options().Retryer.(aws.RetryerV2), n: map[string]int{}}
+	e.clients.Chaos = ecs.New(e.shared.Chaos.Options(), func(o *ecs.Options) { o.Retryer = retries })
 	e.sim.ResetRequests()
 	var answered atomic.Int64 // the request log's length, without copying it at every Progress call
 	e.sim.OnRequest(func(ecssim.Request) { answered.Add(1) })

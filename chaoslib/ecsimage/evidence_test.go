@@ -7,13 +7,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/sirupsen/logrus"
 
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
@@ -132,13 +130,8 @@ func TestRestoreKeepsImageDigests(t *testing.T) {
 // image pulls for the first chaos tasks, then its tag is deleted: later chaos tasks fail to pull while
 // failedTasks stays 0.
 func TestEffectFromStoppedTasksWhenFailedTasksStaysZero(t *testing.T) {
-	c := clock.NewScaled(timeScale)
-	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Clock: c, Timing: ecssim.Timing{Provisioning: 20 * time.Second}})
-	log := logrus.New()
-	log.SetOutput(testWriter{t})
-	e := &simEnv{sim: sim, client: client, clock: c, log: log,
-		clients: Clients{Chaos: client, Restore: ecs.New(client.Options(), func(o *ecs.Options) { o.Retryer = retry.NewStandard() })}}
-	sim.AddImage("registry.example/app:chaos", digestV2)
+	e := newSimEnvWith(t, simenv.Options{Timing: ecssim.Timing{Provisioning: 20 * time.Second}})
+	e.sim.AddImage("registry.example/app:chaos", digestV2)
 	e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 4, DeploymentConfiguration: rollingDC(100, 150, false),
 		Containers: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Essential: aws.Bool(true), VersionConsistency: types.VersionConsistencyDisabled}}})
 	opts := e.options("web")
@@ -148,7 +141,7 @@ func TestEffectFromStoppedTasksWhenFailedTasksStaysZero(t *testing.T) {
 	opts.Hooks.Progress = func(s ServiceReport) {
 		if s.Observations.ChaosRunningMax > 0 && !deleted {
 			deleted = true
-			sim.DeleteTag("registry.example/app:chaos")
+			e.sim.DeleteTag("registry.example/app:chaos")
 		}
 	}
 	report := e.run(t, opts)

@@ -72,7 +72,7 @@ func TestPanicInObserveLoopStillRestores(t *testing.T) {
 	before := e.describe(t, "web")
 	var armed atomic.Bool
 	// The hold observes with the chaos client; the restore has its own.
-	e.clients.Chaos = ecs.New(e.client.Options(), func(o *ecs.Options) {
+	e.clients.Chaos = ecs.New(e.shared.Chaos.Options(), func(o *ecs.Options) {
 		o.APIOptions = append(o.APIOptions, panicOnce("DescribeServices", &armed))
 	})
 	opts := e.options("web")
@@ -94,7 +94,7 @@ func TestPanicInRestoreIsRestoreFailed(t *testing.T) {
 	e.seed(t, ecssim.SeedSpec{Service: "web", DesiredCount: 2, DeploymentConfiguration: rollingDC(100, 200, false)})
 	var armed atomic.Bool
 	armed.Store(true) // the restore client's first mutating call is the restore's (StopServiceDeployment or UpdateService)
-	e.clients.Restore = ecs.New(e.client.Options(), func(o *ecs.Options) {
+	e.clients.Restore = ecs.New(e.shared.Restore.Options(), func(o *ecs.Options) {
 		o.APIOptions = append(o.APIOptions, panicOnce("StopServiceDeployment", &armed), panicOnce("UpdateService", &armed))
 	})
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/sirupsen/logrus"
@@ -15,37 +14,30 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
-// timeScale runs the simulator and the fault 50 times faster than the wall clock: a minute of ECS in 1.2 s.
-const timeScale = 50
-
-// simEnv is one simulator served over HTTP, the real SDK clients the fault uses, and the clock both share.
+// simEnv is the shared simulator environment (test/simenv) with the fault's clients as this package's Clients.
 type simEnv struct {
 	sim     *ecssim.Simulator
 	client  *ecs.Client
 	clients Clients
-	clock   *clock.Scaled
+	clock   clock.Clock
 	log     *logrus.Logger
+	// shared holds the fault's clients as *ecs.Client, for a test that derives its own from them.
+	shared *simenv.Env
 }
 
+// newSimEnv is a simulator with ecssim's default timing on a clock 50 times faster than the wall clock.
 func newSimEnv(t *testing.T) *simEnv {
 	t.Helper()
-	c := clock.NewScaled(timeScale)
-	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Clock: c})
-	restore := ecs.New(client.Options(), func(o *ecs.Options) { o.Retryer = retry.NewStandard() })
-	log := logrus.New()
-	log.SetOutput(testWriter{t})
-	log.SetLevel(logrus.DebugLevel)
-	return &simEnv{sim: sim, client: client, clients: Clients{Chaos: client, Restore: restore}, clock: c, log: log}
+	return newSimEnvWith(t, simenv.Options{})
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
+func newSimEnvWith(t *testing.T, o simenv.Options) *simEnv {
+	t.Helper()
+	s := simenv.New(t, o)
+	return &simEnv{sim: s.Sim, client: s.Client, clients: Clients{Chaos: s.Chaos, Restore: s.Restore}, clock: s.Clock, log: s.Log.Logger, shared: s}
 }
 
 func (e *simEnv) seed(t *testing.T, spec ecssim.SeedSpec) {

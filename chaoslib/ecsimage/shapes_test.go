@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // shapeEnv serves the simulator of one of ecssim's shapes (the fixtures `experiment demo --shape` uses) on the scaled
@@ -24,14 +23,8 @@ func shapeEnv(t *testing.T, name string) (*simEnv, ecssim.Shape) {
 	if !ok {
 		t.Fatalf("no shape %q", name)
 	}
-	c := clock.NewScaled(timeScale)
-	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Clock: c, Timing: sh.Timing})
-	restore := ecs.New(client.Options(), func(o *ecs.Options) { o.Retryer = retry.NewStandard() })
-	log := logrus.New()
-	log.SetOutput(testWriter{t})
-	log.SetLevel(logrus.DebugLevel)
-	e := &simEnv{sim: sim, client: client, clients: Clients{Chaos: client, Restore: restore}, clock: c, log: log}
-	if err := sh.Seed(t.Context(), sim, client); err != nil {
+	e := newSimEnvWith(t, simenv.Options{Timing: sh.Timing})
+	if err := sh.Seed(t.Context(), e.sim, e.client); err != nil {
 		t.Fatalf("seed shape %s: %v", name, err)
 	}
 	return e, sh

@@ -1,0 +1,48 @@
+package simenv
+
+import (
+	"sync"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+)
+
+// OnInject returns a channel closed once the simulator has answered the fault's inject: its first successful
+// UpdateService.
+func OnInject(sim *ecssim.Simulator) <-chan struct{} { return OnHold(sim, 0) }
+
+// OnHold returns a channel closed once the simulator has answered the inject and then polls DescribeServices calls:
+// the run is in its hold. The simulator calls it from its handler goroutines, before each reply is written.
+func OnHold(sim *ecssim.Simulator, polls int) <-chan struct{} {
+	inHold := make(chan struct{})
+	var mu sync.Mutex
+	injected, seen, fired := false, 0, false
+	sim.OnRequest(func(r ecssim.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "":
+			injected = true
+		case injected && r.Operation == "DescribeServices":
+			seen++
+		default:
+			return
+		}
+		if seen >= polls && !fired {
+			fired = true
+			close(inHold)
+		}
+	})
+	return inHold
+}
+
+// Succeeded counts the simulator's successful calls of operation, e.g. RegisterTaskDefinition: one per chaos
+// revision the fault registered.
+func Succeeded(sim *ecssim.Simulator, operation string) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Operation == operation && r.ErrorCode == "" {
+			n++
+		}
+	}
+	return n
+}
