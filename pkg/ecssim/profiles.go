@@ -18,6 +18,34 @@ func FastTiming() Timing {
 	}
 }
 
+// ProcessTiming is the data plane of the tests that run the built binary on the wall clock with a cycle of 3 s or
+// more (test/binary's PodEnv: test/e2e, test/kubefault, test/litmus): a chaos task fails its pull about 1.2 s after
+// its launch (200 ms provisioning, a 1 s pull), well inside the first hold, and a failing deployment backs off only
+// 500 ms, so a hold of a minute keeps failing tasks. Those suites' waits were set against these values; FastTiming's
+// 2 s back-off would thin out the failures of their longer holds.
+func ProcessTiming() Timing {
+	return Timing{
+		Provisioning:     200 * time.Millisecond,
+		PendingToRunning: 300 * time.Millisecond,
+		PullFailure:      time.Second,
+		StopDuration:     200 * time.Millisecond,
+		LaunchBackoff:    500 * time.Millisecond,
+	}
+}
+
+// ShortCycleTiming is ProcessTiming halved for TOTAL_CHAOS_DURATION 2: test/reliability runs the binary up to 50
+// times per matrix (crash recovery, secret hygiene), so its cycle is 2 s, and a chaos task must fail within it: 600
+// ms after its launch (100 ms provisioning, a 500 ms pull). RELIABILITY.md's figures were measured on these values.
+func ShortCycleTiming() Timing {
+	return Timing{
+		Provisioning:     100 * time.Millisecond,
+		PendingToRunning: 200 * time.Millisecond,
+		PullFailure:      500 * time.Millisecond,
+		StopDuration:     100 * time.Millisecond,
+		LaunchBackoff:    500 * time.Millisecond,
+	}
+}
+
 // FargateTiming is a Fargate task's life as public reports measure it. Use it with a scaled clock.
 //
 //   - PROVISIONING: Fargate finds capacity for every task ("In the PROVISIONING state, neither the task nor the

@@ -1,6 +1,6 @@
-// Package binary builds the experiment binary once for a test package and runs it the way the pod does: a separate
-// process with exactly the environment the test gives it, bounded in time, signalled like the kubelet signals it.
-// test/e2e and test/kubefault share it.
+// Package binary builds the experiment binary and runs it the way the pod does: a separate process with exactly the
+// environment the test gives it, bounded in time, signalled like the kubelet signals it. The process tests
+// (test/e2e, test/kubefault, test/litmus, test/reliability) and the benchmark (bench/cmd/ecsbench) share it.
 package binary
 
 import (
@@ -17,25 +17,70 @@ import (
 	"time"
 )
 
-// Build builds ./experiment of this module with the race detector into a new temporary directory; remove deletes it.
-// A test package that cannot build the binary must fail, not skip.
-func Build(ctx context.Context) (path string, remove func(), err error) {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	root := strings.TrimSpace(string(gomod))
-	if err != nil || root == "" || root == os.DevNull {
-		return "", nil, fmt.Errorf("cannot find the module root with go env GOMOD: %v", err)
+// Flavor is how Build compiles the binary. The go build flags of each flavor are written here and nowhere else in
+// this module's Go code and scripts (the Dockerfile and `make build` compile the shipped binary, with its version).
+type Flavor int
+
+const (
+	// Race compiles with the race detector (-race), so that Process.Wait fails a test on a data race in the
+	// binary: the process tests that check behaviour (test/e2e, test/kubefault, test/litmus).
+	Race Flavor = iota
+	// Image compiles as the Dockerfile does (CGO_ENABLED=0, -trimpath, -ldflags "-s -w"), without the version
+	// stamp: what stresses or measures the shipped binary (test/reliability, bench/cmd/ecsbench), where the race
+	// detector's cost in time and memory would change the figures.
+	Image
+)
+
+// flags returns the flavor's environment additions and go build flags.
+func (f Flavor) flags() (env, args []string) {
+	if f == Image {
+		return []string{"CGO_ENABLED=0"}, []string{"-trimpath", "-ldflags", "-s -w"}
 	}
-	dir, err := os.MkdirTemp("", "experiment-")
+	return nil, []string{"-race"}
+}
+
+// Build compiles ./experiment of the module rooted at moduleDir into out.
+func Build(ctx context.Context, f Flavor, moduleDir, out string) error {
+	env, flags := f.flags()
+	args := append(append([]string{"build"}, flags...), "-o", out, "./experiment")
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), env...)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.TrimSpace(strings.Join(env, " ")+" go "+strings.Join(args, " ")), err, msg)
+	}
+	return nil
+}
+
+// ModuleRoot is the directory of this module's go.mod, found from the working directory (a test's is its
+// package's).
+func ModuleRoot(ctx context.Context) (string, error) {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root with go env GOMOD: %w", err)
+	}
+	path := strings.TrimSpace(string(gomod))
+	if path == "" || path == os.DevNull {
+		return "", fmt.Errorf("go env GOMOD names no go.mod (%q): not inside this module", path)
+	}
+	return filepath.Dir(path), nil
+}
+
+// buildTemp builds the binary into a new temporary directory; remove deletes it.
+func buildTemp(ctx context.Context, f Flavor) (path string, remove func(), err error) {
+	root, err := ModuleRoot(ctx)
 	if err != nil {
 		return "", nil, err
 	}
+	dir, err := os.MkdirTemp("", "experiment-")
+	if err != nil {
+		return "", nil, fmt.Errorf("make a directory for the binary: %w", err)
+	}
 	remove = func() { os.RemoveAll(dir) }
 	path = filepath.Join(dir, "experiment")
-	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", path, "./experiment")
-	build.Dir = filepath.Dir(root)
-	if out, err := build.CombinedOutput(); err != nil {
+	if err := Build(ctx, f, root, path); err != nil {
 		remove()
-		return "", nil, fmt.Errorf("go build -race ./experiment: %v\n%s", err, out)
+		return "", nil, err
 	}
 	return path, remove, nil
 }
@@ -58,7 +103,7 @@ func Start(t testing.TB, path string, env map[string]string, timeout time.Durati
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	p := &Process{done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, path, args...)
-	p.cmd.Env = envList(env)
+	p.cmd.Env = EnvList(env)
 	p.cmd.Stdout = &p.Stdout
 	p.cmd.Stderr = &p.Stderr
 	p.cmd.WaitDelay = 5 * time.Second
@@ -96,6 +141,10 @@ func (p *Process) Wait(t testing.TB) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// Kill sends SIGKILL: no handler runs, nothing is restored or written. Unlike Signal it may be called from any
+// goroutine (a simulator hook, a timer) and ignores a process that has already ended.
+func (p *Process) Kill() { _ = p.cmd.Process.Kill() }
+
 // Signal sends sig to the process and returns when it was sent.
 func (p *Process) Signal(t testing.TB, sig syscall.Signal) time.Time {
 	t.Helper()
@@ -106,7 +155,8 @@ func (p *Process) Signal(t testing.TB, sig syscall.Signal) time.Time {
 	return sent
 }
 
-func envList(env map[string]string) []string {
+// EnvList is env in the form exec.Cmd.Env takes, sorted.
+func EnvList(env map[string]string) []string {
 	list := make([]string, 0, len(env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
@@ -115,12 +165,13 @@ func envList(env map[string]string) []string {
 	return list
 }
 
-// Main is a test package's TestMain body: it builds the binary, hands its path to use, runs the tests and returns
-// their exit code. A failed build fails the package: a test of the binary that cannot build it must not pass.
-func Main(m *testing.M, pkg string, use func(path string)) int {
+// Main is a test package's TestMain body: it builds the binary of flavor f, hands its path to use, runs the tests
+// and returns their exit code. A failed build fails the package: a test of the binary that cannot build it must not
+// pass.
+func Main(m *testing.M, pkg string, f Flavor, use func(path string)) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	path, remove, err := Build(ctx)
+	path, remove, err := buildTemp(ctx, f)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
 		return 1
@@ -135,6 +186,16 @@ func Deadline(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Await waits for c to be closed, or fails the test after d; what names the awaited event in the failure.
+func Await(t testing.TB, c <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
 }
 
 // PodEnv is the pod's environment for a process test and nothing else: only what is set here reaches the child

@@ -26,7 +26,7 @@ import (
 var experimentBinary string
 
 func TestMain(m *testing.M) {
-	os.Exit(binary.Main(m, "e2e", func(path string) { experimentBinary = path }))
+	os.Exit(binary.Main(m, "e2e", binary.Race, func(path string) { experimentBinary = path }))
 }
 
 const (
@@ -43,17 +43,6 @@ const (
 	// envSecretKey is the fake secret access key in the child's environment: it must never be printed.
 	envSecretKey = "e2eEnvSecretValue-DO-NOT-PRINT-0f3a9c"
 )
-
-// simTiming is a data plane fast enough for holds of a few seconds: chaos tasks fail their pull in about 1.2 s.
-func simTiming() ecssim.Timing {
-	return ecssim.Timing{
-		Provisioning:     200 * time.Millisecond,
-		PendingToRunning: 300 * time.Millisecond,
-		PullFailure:      time.Second,
-		StopDuration:     200 * time.Millisecond,
-		LaunchBackoff:    500 * time.Millisecond,
-	}
-}
 
 // originalDeploymentConfiguration leaves room above 100 %, so TASK_REPLICA_AFFECTED_PERC=50 makes the fault
 // change maximumPercent to 150 and a restore has to put 200 back.
@@ -81,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureWith seeds the service with the given deployment configuration (for example a circuit breaker).
 func newFixtureWith(t *testing.T, dc *types.DeploymentConfiguration) *fixture {
 	t.Helper()
-	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	sim, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: ecssim.ProcessTiming()})
 	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
 	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
 	sim.Deny("StopServiceDeployment")
@@ -233,16 +222,6 @@ func mutations(sim *ecssim.Simulator) []string {
 	return out
 }
 
-func countOperation(sim *ecssim.Simulator, operation string, onlySucceeded bool) int {
-	n := 0
-	for _, r := range sim.Requests() {
-		if r.Operation == operation && (!onlySucceeded || r.ErrorCode == "") {
-			n++
-		}
-	}
-	return n
-}
-
 // process is one run of the binary.
 type process = binary.Process
 
@@ -335,15 +314,5 @@ func (o *latch) fire() {
 	if !o.fired {
 		o.fired = true
 		close(o.signal)
-	}
-}
-
-// await waits for the channel or fails the test after d.
-func await(t *testing.T, c <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(d):
-		t.Fatalf("timed out after %s waiting for %s", d, what)
 	}
 }

@@ -12,34 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
-
-// holdWatcher fires once the fault has injected (a successful UpdateService) and polled the service a few times
-// since: the run is then in its hold.
-type holdWatcher struct {
-	mu       sync.Mutex
-	injected bool
-	polls    int
-	inHold   *latch
-}
-
-func watchHold(sim *ecssim.Simulator, polls int) *holdWatcher {
-	w := &holdWatcher{inHold: newLatch()}
-	sim.OnRequest(func(r ecssim.Request) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		switch {
-		case r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "":
-			w.injected = true
-		case w.injected && r.Operation == "DescribeServices":
-			w.polls++
-			if w.polls >= polls {
-				w.inHold.fire()
-			}
-		}
-	})
-	return w
-}
 
 // TestFullRunPasses is the pod's ordinary run: the fault takes effect, the service is restored, the result says
 // Pass.
@@ -55,7 +30,7 @@ func TestFullRunPasses(t *testing.T) {
 	}
 	assertTargets(t, r, "reverted")
 	f.assertRestored(t)
-	if n := countOperation(f.sim, "RegisterTaskDefinition", true); n != 1 {
+	if n := simenv.Succeeded(f.sim, "RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d RegisterTaskDefinition calls succeeded, want 1 (one cycle)", n)
 	}
 	if strings.Contains(p.Stdout.String()+p.Stderr.String(), envSecretKey) {
@@ -73,10 +48,10 @@ func TestFullRunPasses(t *testing.T) {
 // the abort deadline and reports Stopped.
 func TestSIGTERMDuringHoldRestores(t *testing.T) {
 	f := newFixture(t)
-	w := watchHold(f.sim, 3)
+	inHold := simenv.OnHold(f.sim, 3)
 	// A hold far longer than the test: only the signal can end it early.
 	p := start(t, f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
-	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and three polls")
+	binary.Await(t, inHold, 30*time.Second, "the inject UpdateService and three polls")
 	sent := p.Signal(t, syscall.SIGTERM)
 	code := p.Wait(t)
 	took := p.ExitedAt.Sub(sent)
@@ -86,7 +61,7 @@ func TestSIGTERMDuringHoldRestores(t *testing.T) {
 	if took > 6*time.Second {
 		t.Errorf("the binary took %s after SIGTERM to exit; the kubelet would SIGKILL it at 10 s", took)
 	}
-	if n := countOperation(f.sim, "UpdateService", true); n != 2 {
+	if n := simenv.Succeeded(f.sim, "UpdateService"); n != 2 {
 		t.Errorf("%d UpdateService calls, want 2 (inject, restore): %v", n, mutations(f.sim))
 	}
 	t.Logf("exit %s after SIGTERM", took.Round(time.Millisecond))
@@ -103,7 +78,7 @@ func TestSIGTERMDuringRestoreWaitRestores(t *testing.T) {
 		}
 	})
 	p := start(t, f.env(t, nil))
-	await(t, deregistered.signal, 30*time.Second, "DeregisterTaskDefinition")
+	binary.Await(t, deregistered.signal, 30*time.Second, "DeregisterTaskDefinition")
 	sent := p.Signal(t, syscall.SIGTERM)
 	code := p.Wait(t)
 	assertStopped(t, f, p, code)
@@ -142,10 +117,10 @@ func assertTargets(t *testing.T, r chaosResult, want string) {
 // with the same environment restores it from ECS state alone, and a second recover has nothing to do.
 func TestSIGKILLThenRecover(t *testing.T) {
 	f := newFixture(t)
-	w := watchHold(f.sim, 2)
+	inHold := simenv.OnHold(f.sim, 2)
 	env := f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"})
 	killed := start(t, env)
-	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and two polls")
+	binary.Await(t, inHold, 30*time.Second, "the inject UpdateService and two polls")
 	killed.Signal(t, syscall.SIGKILL)
 	if code := killed.Wait(t); code != -1 {
 		t.Fatalf("exit code %d after SIGKILL, want -1 (killed)", code)
@@ -251,7 +226,7 @@ func TestMountedSecretWinsAndResultFile(t *testing.T) {
 // cut the restore short; the run still ends Stopped and restored.
 func TestSecondSignalDoesNotCutRestore(t *testing.T) {
 	f := newFixture(t)
-	w := watchHold(f.sim, 2)
+	inHold := simenv.OnHold(f.sim, 2)
 	// The second signal goes out once the restore has begun (the second UpdateService), so the kernel cannot
 	// deliver the two in the other order.
 	var mu sync.Mutex
@@ -268,9 +243,9 @@ func TestSecondSignalDoesNotCutRestore(t *testing.T) {
 		}
 	})
 	p := start(t, f.env(t, map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
-	await(t, w.inHold.signal, 30*time.Second, "the inject UpdateService and two polls")
+	binary.Await(t, inHold, 30*time.Second, "the inject UpdateService and two polls")
 	p.Signal(t, syscall.SIGTERM)
-	await(t, restoring.signal, 10*time.Second, "the restore UpdateService")
+	binary.Await(t, restoring.signal, 10*time.Second, "the restore UpdateService")
 	p.Signal(t, syscall.SIGINT)
 	code := p.Wait(t)
 	assertStopped(t, f, p, code)

@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const engineName = "ecs-chaos"
@@ -59,11 +61,11 @@ func TestEngineStopAbortsAndRestores(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.createEngine(t, engineName)
-	injected := e.onInject()
+	injected := simenv.OnInject(e.sim)
 	p := start(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{
 		"CHAOSENGINE": engineName, "TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60",
 	}))
-	await(t, injected, 30*time.Second, "the inject UpdateService")
+	binary.Await(t, injected, 30*time.Second, "the inject UpdateService")
 	stopped := e.stopEngine(t)
 	code := p.Wait(t)
 	if code != 0 {

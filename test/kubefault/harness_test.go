@@ -35,7 +35,7 @@ var experimentBinary string
 var cluster = &kube.Shared{Setup: func(t testing.TB, c *kube.Cluster) { c.InstallLitmusCRDs(t) }}
 
 func TestMain(m *testing.M) {
-	code := binary.Main(m, "kubefault", func(path string) { experimentBinary = path })
+	code := binary.Main(m, "kubefault", binary.Race, func(path string) { experimentBinary = path })
 	cluster.Stop()
 	os.Exit(code)
 }
@@ -61,17 +61,6 @@ var (
 	eventsGVR       = schema.GroupVersionResource{Version: "v1", Resource: "events"}
 )
 
-// simTiming lets a chaos task fail its pull about 1.2 s after the inject, so holds of a few seconds take effect.
-func simTiming() ecssim.Timing {
-	return ecssim.Timing{
-		Provisioning:     200 * time.Millisecond,
-		PendingToRunning: 300 * time.Millisecond,
-		PullFailure:      time.Second,
-		StopDuration:     200 * time.Millisecond,
-		LaunchBackoff:    500 * time.Millisecond,
-	}
-}
-
 // env is one test's world: a namespace in the shared apiserver and a simulator with one steady service.
 type env struct {
 	kube      *kube.Cluster
@@ -90,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("dynamic client: %v", err)
 	}
-	sim, client, url := ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	sim, client, url := ecssim.StartServer(t, ecssim.Options{Timing: ecssim.ProcessTiming()})
 	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
 	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
 	sim.Deny("StopServiceDeployment")
@@ -183,34 +172,6 @@ func (e *env) assertRestored(t *testing.T) {
 	if chaos == 0 {
 		t.Errorf("no chaos revision was registered")
 	}
-}
-
-// onInject returns a channel closed when the simulator answers the first successful UpdateService (the inject).
-func (e *env) onInject() <-chan struct{} { return e.onHold(0) }
-
-// onHold returns a channel closed once the inject has been answered and the fault has polled the service polls
-// times since: the run is then in its hold.
-func (e *env) onHold(polls int) <-chan struct{} {
-	inHold := make(chan struct{})
-	var mu sync.Mutex
-	injected, seen, fired := false, 0, false
-	e.sim.OnRequest(func(r ecssim.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "":
-			injected = true
-		case injected && r.Operation == "DescribeServices":
-			seen++
-		default:
-			return
-		}
-		if injected && seen >= polls && !fired {
-			fired = true
-			close(inHold)
-		}
-	})
-	return inHold
 }
 
 // createEngine creates a ChaosEngine listing the experiment, as Litmus users write it, and returns its UID.
@@ -422,14 +383,4 @@ func run(t *testing.T, vars map[string]string) (*process, int) {
 	t.Helper()
 	p := start(t, vars)
 	return p, p.Wait(t)
-}
-
-// await waits for c or fails the test after d.
-func await(t *testing.T, c <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(d):
-		t.Fatalf("timed out after %s waiting for %s", d, what)
-	}
 }

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
@@ -340,11 +342,11 @@ func TestShippedRBACWithoutWatchSaysSo(t *testing.T) {
 	e := newEnv(t)
 	kubeconfig := e.applyRBAC(t, rbacChange{withoutProbes: true, remove: map[string][]string{"chaosengines": {"watch"}}})
 	e.createEngine(t, engineName)
-	injected := e.onInject()
+	injected := simenv.OnInject(e.sim)
 	p := start(t, e.childEnv(t, kubeconfig, map[string]string{
 		"CHAOSENGINE": engineName, "TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60",
 	}))
-	await(t, injected, 30*time.Second, "the inject UpdateService")
+	binary.Await(t, injected, 30*time.Second, "the inject UpdateService")
 	stopped := e.stopEngine(t)
 	if code := p.Wait(t); code != 0 {
 		t.Errorf("exit code %d, want 0 (Stopped recorded under a ChaosEngine): the re-read must still find the stop", code)

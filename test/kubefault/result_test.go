@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // TestFullRunResultGoesFromAwaitedToPass watches the ChaosResult while the binary runs: Litmus tooling must see
@@ -72,7 +74,7 @@ func TestRefusedRunEndsError(t *testing.T) {
 func TestImpossibleRestoreEndsError(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	injected := e.onInject()
+	injected := simenv.OnInject(e.sim)
 	go func() {
 		<-injected
 		e.sim.SetFault("UpdateService", ecssim.Fault{Error: &ecssim.APIError{Code: "AccessDeniedException",
@@ -97,9 +99,9 @@ func TestImpossibleRestoreEndsError(t *testing.T) {
 func TestSIGTERMDuringHoldEndsStopped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	inHold := e.onHold(2)
+	inHold := simenv.OnHold(e.sim, 2)
 	p := start(t, e.childEnv(t, e.kubeconfig(t, ""), map[string]string{"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60"}))
-	await(t, inHold, 30*time.Second, "the inject UpdateService and two polls")
+	binary.Await(t, inHold, 30*time.Second, "the inject UpdateService and two polls")
 	p.Signal(t, syscall.SIGTERM)
 	if code := p.Wait(t); code != 5 {
 		t.Errorf("exit code %d, want 5 (stopped)", code)

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // The Job chaos-runner builds keeps Kubernetes' default backoffLimit of 6 (chaos-runner 3.18.0
@@ -15,17 +18,6 @@ import (
 // would, against the real apiserver and the ECS simulator.
 
 const jobUID = "3b0f5e2c-7d1a-4c8e-9f60-5a2b1c3d4e5f"
-
-// registrations counts the chaos revisions ECS registered.
-func (e *env) registrations() int {
-	n := 0
-	for _, r := range e.sim.Requests() {
-		if r.Operation == "RegisterTaskDefinition" && r.ErrorCode == "" {
-			n++
-		}
-	}
-	return n
-}
 
 func (e *env) mutations() int {
 	n := 0
@@ -58,7 +50,7 @@ func TestVerdictFailUnderEngineExitsZeroAndARetryChangesNothing(t *testing.T) {
 		t.Fatalf("ChaosResult %s, want Completed_With_Probe_Failure/Fail", first.state())
 	}
 	e.assertRestored(t)
-	registered, mutated := e.registrations(), e.mutations()
+	registered, mutated := simenv.Succeeded(e.sim, "RegisterTaskDefinition"), e.mutations()
 	if registered != 1 {
 		t.Errorf("%d chaos revisions registered by the first pod, want 1", registered)
 	}
@@ -95,9 +87,9 @@ func TestRetryAfterKillMidHoldRestoresWithoutInjecting(t *testing.T) {
 		"CHAOSENGINE": engineName, "JOB_UID": jobUID, "POD_NAME": "fault-first",
 		"TOTAL_CHAOS_DURATION": "60", "CHAOS_INTERVAL": "60",
 	})
-	inHold := e.onHold(1)
+	inHold := simenv.OnHold(e.sim, 1)
 	p := start(t, vars)
-	await(t, inHold, 30*time.Second, "the hold")
+	binary.Await(t, inHold, 30*time.Second, "the hold")
 	p.Signal(t, syscall.SIGKILL)
 	p.Wait(t)
 	if got := aws.ToString(e.service(t).TaskDefinition); got == aws.ToString(e.original.TaskDefinition) {
@@ -127,7 +119,7 @@ func TestRetryAfterKillMidHoldRestoresWithoutInjecting(t *testing.T) {
 	if got := e.service(t).DeploymentConfiguration; aws.ToInt32(got.MaximumPercent) != aws.ToInt32(e.original.DeploymentConfiguration.MaximumPercent) {
 		t.Errorf("maximumPercent %d after the retry, want the original %d", aws.ToInt32(got.MaximumPercent), aws.ToInt32(e.original.DeploymentConfiguration.MaximumPercent))
 	}
-	if n := e.registrations(); n != 1 {
+	if n := simenv.Succeeded(e.sim, "RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d chaos revisions registered in all, want 1: the retry must not inject again", n)
 	}
 	assertError(t, e.mustResult(t, engineResultName), "Completed/Error", "CHAOS_INJECT_ERROR", "previous pod of this Job")
@@ -140,7 +132,7 @@ func TestRetryAfterKillMidHoldRestoresWithoutInjecting(t *testing.T) {
 	if r := e.mustResult(t, engineResultName); code != 0 || r.state() != "Completed/Pass" {
 		t.Errorf("a new Job of the engine: exit %d, %s; want 0, Completed/Pass", code, r.state())
 	}
-	if got := e.registrations(); got != 2 {
+	if got := simenv.Succeeded(e.sim, "RegisterTaskDefinition"); got != 2 {
 		t.Errorf("%d chaos revisions in all, want 2: a new Job runs the fault again", got)
 	}
 	logOnFailure(t, n)

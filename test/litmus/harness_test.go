@@ -89,7 +89,7 @@ func TestMain(m *testing.M) {
 			EnvBin, strings.Join(missing, ", "))
 		os.Exit(1)
 	}
-	code := binary.Main(m, "litmus", func(path string) { faultBinary = path })
+	code := binary.Main(m, "litmus", binary.Race, func(path string) { faultBinary = path })
 	stack.stop()
 	os.Exit(code)
 }
@@ -315,17 +315,12 @@ type world struct {
 	originals  map[string]types.Service
 }
 
-func simTiming() ecssim.Timing {
-	return ecssim.Timing{Provisioning: 200 * time.Millisecond, PendingToRunning: 300 * time.Millisecond,
-		PullFailure: time.Second, StopDuration: 200 * time.Millisecond, LaunchBackoff: 500 * time.Millisecond}
-}
-
 // newWorld seeds the given services in a simulator and installs the shipped manifests in a new namespace.
 func newWorld(t *testing.T, services ...string) *world {
 	t.Helper()
 	s := stack.get(t)
 	w := &world{sharedStack: s, ns: s.cluster.Namespace(t), cluster: "chaos", services: services, originals: map[string]types.Service{}}
-	w.sim, w.ecs, w.ecsURL = ecssim.StartServer(t, ecssim.Options{Timing: simTiming()})
+	w.sim, w.ecs, w.ecsURL = ecssim.StartServer(t, ecssim.Options{Timing: ecssim.ProcessTiming()})
 	w.sim.AddImage(originalImage, "")
 	for _, svc := range services {
 		if _, err := w.sim.SeedService(t.Context(), w.ecs, ecssim.SeedSpec{Cluster: w.cluster, Service: svc, Family: svc, Image: originalImage, DesiredCount: 2,
@@ -574,17 +569,6 @@ func (w *world) faultPods(t *testing.T, engineUID string) []corev1.Pod {
 		}
 	}
 	return pods
-}
-
-// registrations counts successful RegisterTaskDefinition calls: one per chaos revision the fault registered.
-func (w *world) registrations() int {
-	n := 0
-	for _, r := range w.sim.Requests() {
-		if r.Operation == "RegisterTaskDefinition" && r.ErrorCode == "" {
-			n++
-		}
-	}
-	return n
 }
 
 // assertRestored: the service runs its original revision with its original deployment configuration.

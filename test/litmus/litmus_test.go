@@ -14,7 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ktypes "k8s.io/apimachinery/pkg/types"
 
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // sampleProbes are the probes of manifests/fault/engine.yaml.
@@ -71,7 +72,7 @@ func TestPassUnderLitmus(t *testing.T) {
 	}
 	w.assertResult(t, name, uid, "Pass", "passedRuns")
 	w.assertSourceProbeAccount(t)
-	if n := w.registrations(); n != 1 {
+	if n := simenv.Succeeded(w.sim, "RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d chaos revisions registered, want 1", n)
 	}
 	w.assertRestored(t, "web")
@@ -111,9 +112,9 @@ func TestFailUnderLitmus(t *testing.T) {
 func TestStoppedUnderLitmus(t *testing.T) {
 	w := newWorld(t, "web")
 	const name = "stop"
-	injected := w.onInject()
+	injected := simenv.OnInject(w.sim)
 	uid := w.createEngine(t, engineOptions{name: name, service: "web", hold: 60})
-	awaitChan(t, injected, runTimeout, "the inject")
+	binary.Await(t, injected, runTimeout, "the inject")
 	w.stopEngine(t, name)
 	waitFor(t, 60*time.Second, "the engine to stop", func() bool {
 		_, es := w.engineExperiment(t, name)
@@ -161,7 +162,7 @@ func TestRetryAfterFailDoesNotInjectAgain(t *testing.T) {
 	if pods[1].Status.Phase != corev1.PodSucceeded {
 		t.Errorf("the retried pod is %s, want Succeeded (nothing to do, exit 0)", pods[1].Status.Phase)
 	}
-	if n := w.registrations(); n != 1 {
+	if n := simenv.Succeeded(w.sim, "RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d chaos revisions registered over two pods, want 1 (the retry must not inject)", n)
 	}
 	r := w.result(t, name+"-"+experimentName)
@@ -181,9 +182,9 @@ func TestRetryAfterFailDoesNotInjectAgain(t *testing.T) {
 func TestRetryAfterKillMidHold(t *testing.T) {
 	w := newWorld(t, "web")
 	const name = "retry-kill"
-	inHold := w.onHold(2)
+	inHold := simenv.OnHold(w.sim, 2)
 	uid := w.createEngine(t, engineOptions{name: name, service: "web", hold: 60})
-	awaitChan(t, inHold, runTimeout, "the hold")
+	binary.Await(t, inHold, runTimeout, "the hold")
 	first := w.faultPods(t, uid)
 	if len(first) != 1 {
 		t.Fatalf("%d experiment pods in the hold, want 1", len(first))
@@ -197,7 +198,7 @@ func TestRetryAfterKillMidHold(t *testing.T) {
 	})
 	pods := w.faultPods(t, uid)
 	w.assertRestored(t, "web")
-	if n := w.registrations(); n != 1 {
+	if n := simenv.Succeeded(w.sim, "RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d chaos revisions registered, want 1 (the retry restores, never injects)", n)
 	}
 	r := w.result(t, name+"-"+experimentName)
@@ -218,9 +219,9 @@ func TestRetryAfterKillMidHold(t *testing.T) {
 func TestEngineWithoutGracePeriod(t *testing.T) {
 	w := newWorld(t, "web")
 	const name = "nograce"
-	injected := w.onInject()
+	injected := simenv.OnInject(w.sim)
 	uid := w.createEngine(t, engineOptions{name: name, service: "web", hold: 60, noGrace: true})
-	awaitChan(t, injected, runTimeout, "the inject")
+	binary.Await(t, injected, runTimeout, "the inject")
 	pods := w.faultPods(t, uid)
 	if len(pods) != 1 {
 		t.Fatalf("%d experiment pods, want 1", len(pods))
@@ -290,7 +291,7 @@ func TestTwoEnginesAtOnce(t *testing.T) {
 	if want := []string{"first-" + experimentName, "second-" + experimentName}; strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("ChaosResults %v, want %v", names, want)
 	}
-	if n := w.registrations(); n != 2 {
+	if n := simenv.Succeeded(w.sim, "RegisterTaskDefinition"); n != 2 {
 		t.Errorf("%d chaos revisions registered, want 2 (one per engine)", n)
 	}
 	w.assertRestored(t, "web")
@@ -398,31 +399,6 @@ func (w *world) stopEngine(t *testing.T, name string) {
 	}
 }
 
-// onInject returns a channel closed once the simulator answered the inject (a successful UpdateService).
-func (w *world) onInject() <-chan struct{} { return w.onHold(0) }
-
-// onHold returns a channel closed once the inject was answered and the fault then polled the service polls times.
-func (w *world) onHold(polls int) <-chan struct{} {
-	c := make(chan struct{})
-	var mu sync.Mutex
-	injected, seen, fired := false, 0, false
-	w.sim.OnRequest(func(r ecssim.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case r.Operation == "UpdateService" && r.Mutating && r.ErrorCode == "" && !injected:
-			injected = true
-		case injected && r.Operation == "DescribeServices":
-			seen++
-		}
-		if injected && seen >= polls && !fired {
-			fired = true
-			close(c)
-		}
-	})
-	return c
-}
-
 func (w *world) waitVerdictNoFatal(t *testing.T, name string) expStatus {
 	deadline := time.Now().Add(runTimeout)
 	var last expStatus
@@ -435,15 +411,6 @@ func (w *world) waitVerdictNoFatal(t *testing.T, name string) expStatus {
 		time.Sleep(300 * time.Millisecond)
 	}
 	return last
-}
-
-func awaitChan(t *testing.T, c <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(d):
-		t.Fatalf("timed out after %s waiting for %s", d, what)
-	}
 }
 
 func terminal(p corev1.Pod) bool {

@@ -21,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 )
 
 // Image is what a container image stands for on this machine.
@@ -628,7 +630,7 @@ func (n *Node) startContainer(ctx context.Context, p *corev1.Pod, restarts int32
 	}
 	// The process outlives this step's context: the node's loop ends it on deletion or at Stop.
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", scriptPath)
-	cmd.Env = envList(procEnv)
+	cmd.Env = binary.EnvList(procEnv)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = "/"
 	if spec.WorkingDir != "" {
@@ -1023,13 +1025,4 @@ func shellQuote(argv []string) string {
 		q[i] = quote(a)
 	}
 	return strings.Join(q, " ")
-}
-
-func envList(env map[string]string) []string {
-	list := make([]string, 0, len(env))
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	sort.Strings(list)
-	return list
 }

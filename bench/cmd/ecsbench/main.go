@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 )
 
 // config is the command line.
@@ -58,7 +59,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	var services, manual, scenarios string
-	fs.StringVar(&c.Binary, "binary", "", "experiment binary to measure; empty builds ./experiment with -trimpath -ldflags '-s -w'")
+	fs.StringVar(&c.Binary, "binary", "", "experiment binary to measure; empty builds ./experiment into the work directory as the image does (test/binary.Image)")
 	fs.StringVar(&c.ModuleRoot, "module", ".", "module root (for building the binary and finding bench/manual.sh)")
 	fs.StringVar(&c.WorkDir, "workdir", "", "directory for logs and results; empty makes a temporary one")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory (logs of every run)")
@@ -170,7 +171,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	b := &bench{cfg: cfg, binary: cfg.Binary, progress: stderr}
 	if b.binary == "" {
 		b.logf("building ./experiment")
-		if b.binary, err = buildBinary(ctx, cfg.ModuleRoot, cfg.WorkDir); err != nil {
+		b.binary = filepath.Join(cfg.WorkDir, "experiment")
+		if err = binary.Build(ctx, binary.Image, cfg.ModuleRoot, b.binary); err != nil {
 			fmt.Fprintln(stderr, "ecsbench:", err)
 			return 1
 		}

@@ -158,18 +158,6 @@ func countLines(path, substr string) int {
 	return n
 }
 
-// buildBinary builds the experiment the way the image does, into dir.
-func buildBinary(ctx context.Context, moduleRoot, dir string) (string, error) {
-	out := filepath.Join(dir, "experiment")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./experiment")
-	cmd.Dir = moduleRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./experiment: %w\n%s", err, msg)
-	}
-	return out, nil
-}
-
 // writeWire saves a run's calls as tab-separated lines (milliseconds from process start, operation, service,
 // task definition, status, error code, client), so a figure can be traced back to the calls behind it.
 func writeWire(path string, calls []call, start time.Time) error {

@@ -82,7 +82,7 @@ type startResult struct {
 func (b *bench) scenarioStart(ctx context.Context) (*startResult, error) {
 	out := &startResult{}
 	for i := range b.cfg.Repeat {
-		sim, names, err := b.newSim(ctx, fastTiming(), "svc", 1)
+		sim, names, err := b.newSim(ctx, ecssim.FastTiming(), "svc", 1)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +137,7 @@ const stopHold = 60
 func (b *bench) scenarioStop(ctx context.Context) (*stopResult, error) {
 	out := &stopResult{}
 	for i := range b.cfg.Repeat {
-		sim, names, err := b.newSim(ctx, fastTiming(), "svc", 1)
+		sim, names, err := b.newSim(ctx, ecssim.FastTiming(), "svc", 1)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +217,7 @@ type quietResult struct {
 
 func (b *bench) scenarioQuiet(ctx context.Context) (*quietResult, error) {
 	n := b.cfg.QuietServices
-	timing := fastTiming()
+	timing := ecssim.FastTiming()
 	timing.PullFailure = time.Hour // chaos tasks stay PENDING: every poll sees the same service
 	sim, names, err := b.newSim(ctx, timing, "svc", n)
 	if err != nil {
@@ -290,7 +290,7 @@ type scaleResult struct {
 
 func (b *bench) scenarioScale(ctx context.Context, n int) (*scaleResult, error) {
 	b.logf("scale %d: seeding", n)
-	sim, names, err := b.newSim(ctx, fastTiming(), "svc", n)
+	sim, names, err := b.newSim(ctx, ecssim.FastTiming(), "svc", n)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ type manualResult struct {
 }
 
 func (b *bench) scenarioManual(ctx context.Context, n int) (*manualResult, error) {
-	sim, faultNames, err := b.newSim(ctx, fastTiming(), "fault", n)
+	sim, faultNames, err := b.newSim(ctx, ecssim.FastTiming(), "fault", n)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
 )
 
@@ -86,7 +87,7 @@ func (b *bench) scenarioSlowAPI(ctx context.Context) (*slowAPIResult, error) {
 
 // writerRun runs the fault over n fresh services; kubeEnv, when set, replaces RESULT_FILE (the Kubernetes writer).
 func (b *bench) writerRun(ctx context.Context, name string, n int, kubeEnv []string) (writerRun, error) {
-	sim, names, err := b.newSim(ctx, fastTiming(), "svc", n)
+	sim, names, err := b.newSim(ctx, ecssim.FastTiming(), "svc", n)
 	if err != nil {
 		return writerRun{}, err
 	}

@@ -155,17 +155,6 @@ type simServer struct {
 	done   chan struct{}
 }
 
-// fastTiming keeps the simulated data plane short, so a run takes seconds; the fault's own timing is unchanged.
-func fastTiming() ecssim.Timing {
-	return ecssim.Timing{
-		Provisioning:     100 * time.Millisecond,
-		PendingToRunning: 200 * time.Millisecond,
-		PullFailure:      time.Second,
-		StopDuration:     200 * time.Millisecond,
-		LaunchBackoff:    2 * time.Second,
-	}
-}
-
 func startSim(timing ecssim.Timing) (*simServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 func TestWireLogRecordsCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sim, err := startSim(fastTiming())
+	sim, err := startSim(ecssim.FastTiming())
 	if err != nil {
 		t.Fatal(err)
 	}
