@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // abortProgress is what the simulator has seen of one run, so that a step boundary can be recognised from its
@@ -192,7 +193,7 @@ func sortedAbortResults(in []abortResult) []abortResult {
 }
 
 func runAbortCase(t *testing.T, step abortStep, n int) abortResult {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, n)
 	before := e.snapshot(t, names)
 	e.sim.ResetRequests()

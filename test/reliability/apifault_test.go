@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
@@ -131,7 +134,7 @@ func apiFaultRow(byCell map[string]apiFaultResult, phase, op string) []string {
 // faultFreeBaseline runs the fault once without ECS faults and returns its requests per operation.
 func faultFreeBaseline(t *testing.T) map[string]int {
 	t.Helper()
-	e := newSimEnv(t, envOptions{scale: faultScale, httpTimeout: clientTimeout})
+	e := newSimEnv(t, simenv.Options{Scale: faultScale, HTTPClient: awshttp.NewBuildableClient().WithTimeout(clientTimeout)})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	e.sim.ResetRequests()
@@ -157,7 +160,7 @@ func faultFreeBaseline(t *testing.T) map[string]int {
 }
 
 func runAPIFaultCase(t *testing.T, phase, op string, f apiFault, baseline int) apiFaultResult {
-	e := newSimEnv(t, envOptions{scale: faultScale, httpTimeout: clientTimeout})
+	e := newSimEnv(t, simenv.Options{Scale: faultScale, HTTPClient: awshttp.NewBuildableClient().WithTimeout(clientTimeout)})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	e.sim.ResetRequests()

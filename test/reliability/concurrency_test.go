@@ -16,8 +16,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/awsclient"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // duringHold calls act once, from the simulator's OnRequest hook, at the second DescribeServices after the inject
@@ -55,7 +55,7 @@ func happened(done <-chan struct{}) bool {
 // TestThirdPartyDeployDuringHold: someone deploys another revision while the service is under chaos. The fault
 // must leave their revision alone, say so, and still deregister its own chaos revision.
 func TestThirdPartyDeployDuringHold(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	original := aws.ToString(before["web-1"].TaskDefinition)
@@ -124,7 +124,7 @@ func TestThirdPartyDeployDuringHold(t *testing.T) {
 // maximumPercent. Restore leaves "their" configuration alone, so the fault's change outlives the run; the least the
 // run must do is name the value to put back.
 func TestThirdPartyDeployInheritsNarrowedMaximumPercentSilently(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	fired := duringHold(e, func() {
@@ -161,7 +161,7 @@ func TestThirdPartyDeployInheritsNarrowedMaximumPercentSilently(t *testing.T) {
 // TestServiceDeletedDuringHold: the service is deleted while under chaos. The run must end with a clear error,
 // touch nothing else (no UpdateService after the deletion) and deregister its chaos revision.
 func TestServiceDeletedDuringHold(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	var mu sync.Mutex
@@ -243,15 +243,14 @@ func (o *opRecorder) mutating() []string {
 
 // recordedClients are fault clients of their own whose calls rec records.
 func (e *simEnv) recordedClients(rec *opRecorder) ecsimage.Clients {
-	main := append(faultClientOptions(awsclient.PurposeMain, 0), rec.option)
-	restore := append(faultClientOptions(awsclient.PurposeRestore, 0), rec.option)
-	return ecsimage.Clients{Chaos: ecs.New(e.client.Options(), main...), Restore: ecs.New(e.client.Options(), restore...)}
+	chaos, restore := e.shared.FaultClients(rec.option)
+	return ecsimage.Clients{Chaos: chaos, Restore: restore}
 }
 
 // TestSecondRunBacksOff: a second run against a service that a first run holds under chaos sees the first run's
 // marker and refuses without a single mutating call.
 func TestSecondRunBacksOff(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	injected := make(chan struct{})
@@ -330,7 +329,7 @@ func TestDoublePreflightWindow(t *testing.T) {
 
 func runWindowCase(t *testing.T, delay time.Duration) windowResult {
 	t.Helper()
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
@@ -366,7 +365,7 @@ func runWindowCase(t *testing.T, delay time.Duration) windowResult {
 // DescribeServices) to its RegisterTaskDefinition: the stretch in which another run's preflight sees no marker.
 func firstRunMarkerLatency(t *testing.T) time.Duration {
 	t.Helper()
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	e.sim.ResetRequests()
 	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)

@@ -1,12 +1,9 @@
 package reliability
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
@@ -96,14 +95,12 @@ func TestCrashRecovery(t *testing.T) {
 // points.
 func fullBinaryRun(t *testing.T, services []string) (int, time.Duration) {
 	t.Helper()
-	e := newSimEnv(t, envOptions{realClock: true, timing: fastTiming()})
+	e := newSimEnv(t, simenv.Options{RealClock: true, Timing: ecssim.ShortCycleTiming()})
 	e.seedServices(t, len(services))
 	before := e.snapshot(t, services)
 	e.sim.ResetRequests()
-	ctx, cancel := context.WithTimeout(context.Background(), binaryTimeout)
-	defer cancel()
 	start := time.Now()
-	run := runBinary(ctx, t, binaryEnv(t.TempDir(), e.url, services))
+	run := runBinary(t, binaryEnv(t, t.TempDir(), e.url, services, nil))
 	took := time.Since(start)
 	if run.code != 0 {
 		t.Fatalf("full run of the binary: exit %d, want 0\nstderr:\n%s", run.code, run.stderr)
@@ -118,27 +115,21 @@ func fullBinaryRun(t *testing.T, services []string) (int, time.Duration) {
 
 func crashRun(t *testing.T, seed uint64, services []string, fullRequests int, fullDuration time.Duration) crashResult {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	e := newSimEnv(t, envOptions{realClock: true, timing: fastTiming()})
+	e := newSimEnv(t, simenv.Options{RealClock: true, Timing: ecssim.ShortCycleTiming()})
 	e.seedServices(t, len(services))
 	before := e.snapshot(t, services)
 	e.sim.ResetRequests()
 	dir := t.TempDir()
-	env := binaryEnv(dir, e.url, services)
+	env := binaryEnv(t, dir, e.url, services, nil)
 	res := crashResult{seed: seed}
 
-	ctx, cancel := context.WithTimeout(context.Background(), binaryTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, experimentBinary)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	var killed atomic.Bool
 	// The simulator's handler goroutines learn of the process only through this pointer: the race detector sees no
 	// ordering through the process's own requests.
-	var proc atomic.Pointer[os.Process]
+	var proc atomic.Pointer[binary.Process]
 	kill := func() {
 		if p := proc.Load(); p != nil && killed.CompareAndSwap(false, true) {
-			_ = p.Kill() // SIGKILL: no handler, no restore, no result
+			p.Kill() // SIGKILL: no handler, no restore, no result
 		}
 	}
 	var afterN int
@@ -158,15 +149,13 @@ func crashRun(t *testing.T, seed uint64, services []string, fullRequests int, fu
 			}
 		})
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the binary: %v", err)
-	}
-	proc.Store(cmd.Process)
+	killedRun := binary.Start(t, experimentBinary, env, binaryTimeout)
+	proc.Store(killedRun)
 	if afterN == 0 {
 		timer := time.AfterFunc(delay, kill)
 		defer timer.Stop()
 	}
-	_ = cmd.Wait()
+	<-killedRun.Done()
 	if op, ok := last.Load().(string); ok {
 		res.killPoint += " (" + op + ")"
 	}
@@ -175,9 +164,7 @@ func crashRun(t *testing.T, seed uint64, services []string, fullRequests int, fu
 	}
 	res.leftBehind = describeLeftBehind(t, e, before)
 
-	rctx, rcancel := context.WithTimeout(context.Background(), binaryTimeout)
-	defer rcancel()
-	rec := runBinary(rctx, t, env, "recover")
+	rec := runBinary(t, env, "recover")
 	res.recoverOut = rec.code
 	if rec.code != 0 {
 		t.Errorf("seed %d: recover exit %d, want 0\nstderr:\n%s", seed, rec.code, rec.stderr)
@@ -188,7 +175,7 @@ func crashRun(t *testing.T, seed uint64, services []string, fullRequests int, fu
 	}
 	res.recovered = len(problems) == 0
 	if t.Failed() {
-		t.Logf("killed run stderr:\n%s\nrecover stderr:\n%s", stderr.String(), rec.stderr)
+		t.Logf("killed run stderr:\n%s\nrecover stderr:\n%s", killedRun.Stderr.String(), rec.stderr)
 	}
 	return res
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // accessDenied is ECS's refusal of an action, in AWS's wording (code and message), for the simulator.
@@ -52,7 +53,7 @@ func (e *simEnv) killedRunState(t *testing.T, original types.Service, pointServi
 // denied), it still deregisters the chaos revision the service runs, although the README says a chaos revision is
 // deregistered only once the service no longer points at it (and Run's deregisterChaos skips it for that reason).
 func TestRecoverDeregistersChaosRevisionStillInUse(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	chaos := e.killedRunState(t, before["web-1"], true)
@@ -78,7 +79,7 @@ func TestRecoverDeregistersChaosRevisionStillInUse(t *testing.T) {
 // (ecs:DeregisterTaskDefinition denied) stays ACTIVE, and every later preflight refuses with "run `recover`
 // first"; recover must then not report success.
 func TestRecoverPassesWhileChaosRevisionStaysActive(t *testing.T) {
-	e := newSimEnv(t, envOptions{scale: 50})
+	e := newSimEnv(t, simenv.Options{})
 	names := e.seedServices(t, 1)
 	before := e.snapshot(t, names)
 	chaos := e.killedRunState(t, before["web-1"], false)
@@ -103,7 +104,7 @@ func TestDeniedHoldReadsOnSimulator(t *testing.T) {
 	var rows [][]string
 	for _, op := range []string{"ListTasks", "DescribeTasks"} {
 		t.Run(op, func(t *testing.T) {
-			e := newSimEnv(t, envOptions{scale: 50})
+			e := newSimEnv(t, simenv.Options{})
 			names := e.seedServices(t, 1)
 			before := e.snapshot(t, names)
 			e.sim.ResetRequests()

@@ -1,101 +1,55 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ecschaos/ecs-invalid-container-image/chaoslib/ecsimage"
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/awsclient"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
 	clusterName = "prod"
 	// caseTimeout bounds one in-process run, so that a hang fails its case instead of the suite.
 	caseTimeout = 90 * time.Second
-	// maxBackoff caps the SDK's retry back-off in the in-process tests: the production retryers (attempts,
-	// retryable errors, retry budget) are kept, only their wall-clock sleeps are shortened.
-	maxBackoff = 20 * time.Millisecond
 )
 
-// simEnv is one simulator served over HTTP on 127.0.0.1, the fault's two production-tuned SDK clients and the
-// test's own client (setup and checks), sharing a scaled clock.
+// simEnv is the shared simulator environment (test/simenv) as the spec's IAM policy sees it, with the fault's
+// clients as ecsimage.Clients.
 type simEnv struct {
 	sim     *ecssim.Simulator
 	client  *ecs.Client
 	clients ecsimage.Clients
 	clock   clock.Clock
 	url     string
-	logs    *lockedBuffer
+	logs    *simenv.Log
 	log     *logrus.Logger
+	// shared builds more fault clients (FaultClients).
+	shared *simenv.Env
 }
 
-type envOptions struct {
-	// scale is how much faster than the wall clock the simulator and the fault run; 0 means 50. realClock
-	// serves the simulator on the wall clock instead, for the built binary (which runs on it).
-	realClock bool
-	scale     float64
-	// httpTimeout, when set, bounds every HTTP attempt of the fault's clients (the SDK then retries).
-	httpTimeout time.Duration
-	timing      ecssim.Timing
-}
-
-func newSimEnv(t *testing.T, o envOptions) *simEnv {
+func newSimEnv(t *testing.T, o simenv.Options) *simEnv {
 	t.Helper()
-	if o.scale == 0 {
-		o.scale = 50
-	}
-	var c clock.Clock = clock.NewScaled(o.scale)
-	if o.realClock {
-		c = clock.Real{}
-	}
-	sim, client, url := ecssim.StartServer(t, ecssim.Options{Clock: c, Timing: o.timing})
+	s := simenv.New(t, o)
 	// Credentials with exactly the spec's IAM policy, which has no ecs:StopServiceDeployment: the restore is an
 	// UpdateService, as for most users. Tests of the StopServiceDeployment restore are in chaoslib/ecsimage.
-	sim.Deny("StopServiceDeployment")
-	e := &simEnv{sim: sim, client: client, clock: c, url: url, logs: &lockedBuffer{}}
-	e.clients = ecsimage.Clients{
-		Chaos:   ecs.New(client.Options(), faultClientOptions(awsclient.PurposeMain, o.httpTimeout)...),
-		Restore: ecs.New(client.Options(), faultClientOptions(awsclient.PurposeRestore, o.httpTimeout)...),
-	}
-	e.log = logrus.New()
-	e.log.SetOutput(e.logs)
-	e.log.SetLevel(logrus.DebugLevel)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("fault log:\n%s", e.logs.String())
-		}
-	})
-	return e
-}
-
-// faultClientOptions are the production client options of a purpose (awsclient.ECSOptions) with a short back-off.
-func faultClientOptions(purpose string, httpTimeout time.Duration) []func(*ecs.Options) {
-	fns := []func(*ecs.Options){
-		awsclient.ECSOptions(purpose),
-		func(o *ecs.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxBackoff) },
-	}
-	if httpTimeout > 0 {
-		fns = append(fns, func(o *ecs.Options) { o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(httpTimeout) })
-	}
-	return fns
+	s.Sim.Deny("StopServiceDeployment")
+	return &simEnv{sim: s.Sim, client: s.Client, clients: ecsimage.Clients{Chaos: s.Chaos, Restore: s.Restore},
+		clock: s.Clock, url: s.URL, logs: s.Log, log: s.Log.Logger, shared: s}
 }
 
 // seedServices creates n steady services (web-1...) of two RUNNING tasks each, each with its own family and a
@@ -277,24 +231,6 @@ func table(header []string, rows [][]string) string {
 		line(r)
 	}
 	return b.String()
-}
-
-// lockedBuffer collects log output written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func yesNo(b bool) string {

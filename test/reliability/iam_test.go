@@ -22,6 +22,7 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/clock"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/taskdef"
 	"github.com/ecschaos/ecs-invalid-container-image/test/moto"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 const (
@@ -135,8 +136,8 @@ func (mc *motoCase) describe(ctx context.Context, t *testing.T) types.Service {
 // userClients are the fault's two clients with the user's credentials, recording the operations they call.
 func (mc *motoCase) userClients(rec *opRecorder) ecsimage.Clients {
 	return ecsimage.Clients{
-		Chaos:   ecs.NewFromConfig(mc.user, append(faultClientOptions(awsclient.PurposeMain, 0), rec.option)...),
-		Restore: ecs.NewFromConfig(mc.user, append(faultClientOptions(awsclient.PurposeRestore, 0), rec.option)...),
+		Chaos:   ecs.NewFromConfig(mc.user, simenv.ClientOptions(awsclient.PurposeMain, rec.option)...),
+		Restore: ecs.NewFromConfig(mc.user, simenv.ClientOptions(awsclient.PurposeRestore, rec.option)...),
 	}
 }
 
@@ -343,8 +344,8 @@ func testSpecPolicyEnough(t *testing.T, srv *moto.Server) {
 	defer cancel()
 	t.Run("run", func(t *testing.T) {
 		mc := newMotoCase(ctx, t, srv, specPolicy(), true)
-		logs := &lockedBuffer{}
-		report := ecsimage.Run(ctx, mc.userClients(&opRecorder{}), motoOptions("specrun", testLogger(logs)))
+		logs := simenv.NewLog()
+		report := ecsimage.Run(ctx, mc.userClients(&opRecorder{}), motoOptions("specrun", logs.Logger))
 		s := report.Services[0]
 		if s.State == ecsimage.StateRefused || len(s.ChaosTaskDefinitions) != 1 {
 			t.Fatalf("preflight or inject failed with the spec's policy: %s", reportText(report))
@@ -363,7 +364,7 @@ func testSpecPolicyEnough(t *testing.T, srv *moto.Server) {
 	t.Run("recover", func(t *testing.T) {
 		mc := newMotoCase(ctx, t, srv, specPolicy(), false)
 		chaos := mc.injectLikeAKilledRun(ctx, t)
-		report := ecsimage.Recover(ctx, mc.userClients(&opRecorder{}), motoOptions("recover", testLogger(&lockedBuffer{})))
+		report := ecsimage.Recover(ctx, mc.userClients(&opRecorder{}), motoOptions("recover", simenv.NewLog().Logger))
 		if report.RecoverOutcome() != ecsimage.OutcomePass || !slices.Contains(report.Services[0].Restore.Deregistered, chaos) {
 			t.Errorf("recover with the spec's policy: outcome %s, deregistered %v: %s", report.RecoverOutcome(), report.Services[0].Restore.Deregistered, reportText(report))
 		}
@@ -371,13 +372,6 @@ func testSpecPolicyEnough(t *testing.T, srv *moto.Server) {
 			t.Errorf("left behind by recover with the spec's policy: %v", problems)
 		}
 	})
-}
-
-func testLogger(buf *lockedBuffer) *logrus.Logger {
-	l := logrus.New()
-	l.SetOutput(buf)
-	l.SetLevel(logrus.DebugLevel)
-	return l
 }
 
 // testWithout runs the fault's run and recover paths as a user without ecs:<op> and returns one table row per path.
@@ -392,15 +386,15 @@ func testWithout(t *testing.T, srv *moto.Server, op string) [][]string {
 			mc.injectLikeAKilledRun(ctx, t)
 			killedState, _ = mc.leftovers(ctx, t)
 		}
-		logs := &lockedBuffer{}
+		logs := simenv.NewLog()
 		rec := &opRecorder{}
 		var report *ecsimage.Report
 		var outcome ecsimage.Outcome
 		if path == "run" {
-			report = ecsimage.Run(ctx, mc.userClients(rec), motoOptions("without", testLogger(logs)))
+			report = ecsimage.Run(ctx, mc.userClients(rec), motoOptions("without", logs.Logger))
 			outcome = report.Outcome()
 		} else {
-			report = ecsimage.Recover(ctx, mc.userClients(rec), motoOptions("recover", testLogger(logs)))
+			report = ecsimage.Recover(ctx, mc.userClients(rec), motoOptions("recover", logs.Logger))
 			outcome = report.RecoverOutcome()
 		}
 		called := slices.Contains(rec.ops, op)

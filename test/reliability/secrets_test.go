@@ -1,12 +1,15 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // knownSecrets are credential values planted in the credentials file and the environment; none may appear, whole
@@ -29,7 +32,7 @@ const secretWindow = 10
 // no stdout or stderr line and no ChaosResult field contains any of them, whole or any 10-character part.
 func TestSecretHygiene(t *testing.T) {
 	secrets := knownSecrets()
-	e := newSimEnv(t, envOptions{realClock: true, timing: fastTiming()})
+	e := newSimEnv(t, simenv.Options{RealClock: true, Timing: ecssim.ShortCycleTiming()})
 	services := e.seedServices(t, 1)
 	good := fmt.Sprintf("[default]\naws_access_key_id = AKIDFROMTHEFILE\naws_secret_access_key = %s\naws_session_token = %s\n",
 		secrets["file aws_secret_access_key"], secrets["file aws_session_token"])
@@ -43,14 +46,14 @@ func TestSecretHygiene(t *testing.T) {
 	cases := []struct {
 		name     string
 		file     string
-		extra    []string
+		extra    map[string]string
 		args     []string
 		wantCode int
 	}{
 		{name: "full run", file: good, wantCode: 0},
-		{name: "full run, json logs", file: good, extra: []string{"LOG_FORMAT=json"}, wantCode: 0},
-		{name: "refused run (unknown service)", file: good, extra: []string{"SERVICE_NAME=no-such-service"}, wantCode: 2},
-		{name: "bad input", file: good, extra: []string{"TOTAL_CHAOS_DURATION=soon", "TASK_REPLICA_AFFECTED_PERC=150", "IMAGE=UPPER CASE"}, wantCode: 2},
+		{name: "full run, json logs", file: good, extra: map[string]string{"LOG_FORMAT": "json"}, wantCode: 0},
+		{name: "refused run (unknown service)", file: good, extra: map[string]string{"SERVICE_NAME": "no-such-service"}, wantCode: 2},
+		{name: "bad input", file: good, extra: map[string]string{"TOTAL_CHAOS_DURATION": "soon", "TASK_REPLICA_AFFECTED_PERC": "150", "IMAGE": "UPPER CASE"}, wantCode: 2},
 		{name: "credentials file that does not parse", file: broken, wantCode: 2},
 		{name: "recover", file: good, args: []string{"recover"}, wantCode: 0},
 	}
@@ -62,14 +65,12 @@ func TestSecretHygiene(t *testing.T) {
 		if err := os.WriteFile(credentials, []byte(tc.file), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		extra := append([]string{
-			"AWS_AUTHENTICATION_SECRET=aws-creds", "AWS_SHARED_CREDENTIALS_FILE=" + credentials, "LOG_LEVEL=debug",
-			"AWS_SECRET_ACCESS_KEY=" + secrets["env AWS_SECRET_ACCESS_KEY"], "AWS_SESSION_TOKEN=" + secrets["env AWS_SESSION_TOKEN"],
-		}, tc.extra...)
-		env := binaryEnv(dir, e.url, services, extra...)
-		ctx, cancel := context.WithTimeout(context.Background(), binaryTimeout)
-		run := runBinary(ctx, t, env, tc.args...)
-		cancel()
+		env := binaryEnv(t, dir, e.url, services, map[string]string{
+			"AWS_AUTHENTICATION_SECRET": "aws-creds", "AWS_SHARED_CREDENTIALS_FILE": credentials, "LOG_LEVEL": "debug",
+			"AWS_SECRET_ACCESS_KEY": secrets["env AWS_SECRET_ACCESS_KEY"], "AWS_SESSION_TOKEN": secrets["env AWS_SESSION_TOKEN"],
+		})
+		maps.Copy(env, tc.extra)
+		run := runBinary(t, env, tc.args...)
 		if run.code != tc.wantCode {
 			t.Errorf("%s: exit %d, want %d\nstderr:\n%s", tc.name, run.code, tc.wantCode, run.stderr)
 		}

@@ -79,24 +79,28 @@ func New(t testing.TB, o Options) *Env {
 }
 
 // FaultClients builds a new pair of the fault's clients, main and restore, each with its own retry budget: what
-// experiment/run.go builds (ecs.NewFromConfig over awsclient.Load's config with awsclient.ECSOptions of the
-// purpose), pointed at the simulator and with the back-off capped at maxBackoff. extra adjusts both, e.g. a
-// middleware that records or breaks calls.
+// experiment/run.go builds (ecs.NewFromConfig over awsclient.Load's config, ClientOptions of the purpose), pointed
+// at the simulator. extra adjusts both, e.g. a middleware that records or breaks calls.
 func (e *Env) FaultClients(extra ...func(*ecs.Options)) (chaos, restore *ecs.Client) {
-	build := func(purpose string) *ecs.Client {
-		fns := append([]func(*ecs.Options){
-			awsclient.ECSOptions(purpose),
-			func(o *ecs.Options) {
-				// An option rather than the pod's AWS_ENDPOINT_URL_ECS: the test process's environment is not the
-				// test's to set, and the SDK lets that variable win over aws.Config.BaseEndpoint.
-				o.BaseEndpoint = aws.String(e.URL)
-				o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxBackoff)
-				o.RetryMaxAttempts = 0 // the attempts are the purpose's, whatever AWS_MAX_ATTEMPTS the machine sets
-			},
-		}, extra...)
-		return ecs.NewFromConfig(e.aws, fns...)
-	}
-	return build(awsclient.PurposeMain), build(awsclient.PurposeRestore)
+	// An option rather than the pod's AWS_ENDPOINT_URL_ECS: the test process's environment is not the test's to
+	// set, and the SDK lets that variable win over aws.Config.BaseEndpoint.
+	endpoint := func(o *ecs.Options) { o.BaseEndpoint = aws.String(e.URL) }
+	extra = append([]func(*ecs.Options){endpoint}, extra...)
+	return ecs.NewFromConfig(e.aws, ClientOptions(awsclient.PurposeMain, extra...)...),
+		ecs.NewFromConfig(e.aws, ClientOptions(awsclient.PurposeRestore, extra...)...)
+}
+
+// ClientOptions are the pod's options of a fault client of purpose (awsclient.ECSOptions) with the retry back-off
+// capped at maxBackoff, then extra: for FaultClients, and for a test that builds the fault's clients over a config
+// of its own (against moto).
+func ClientOptions(purpose string, extra ...func(*ecs.Options)) []func(*ecs.Options) {
+	return append([]func(*ecs.Options){
+		awsclient.ECSOptions(purpose),
+		func(o *ecs.Options) {
+			o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxBackoff)
+			o.RetryMaxAttempts = 0 // the attempts are the purpose's, whatever AWS_MAX_ATTEMPTS the machine sets
+		},
+	}, extra...)
 }
 
 // loadAWSConfig is awsclient.Load as the pod runs it with a mounted credentials secret (fake keys in a file of the
