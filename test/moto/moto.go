@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/freeport"
 )
 
 const (
@@ -119,7 +120,7 @@ var errPortTaken = errors.New("port taken before moto_server bound it")
 
 // launch starts one moto_server process; on failure it has already stopped it.
 func launch(t testing.TB, bin string, o options) (*Server, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +192,6 @@ func motoEnv(parent []string, o options) []string {
 		env = append(env, "INITIAL_NO_AUTH_ACTION_COUNT="+strconv.Itoa(o.noAuthCalls))
 	}
 	return append(env, o.env...)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitReady polls moto's own API until it answers; moto needs a few seconds to import its backends.

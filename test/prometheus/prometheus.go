@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecschaos/ecs-invalid-container-image/test/freeport"
 )
 
 // Binary is where Debian's package installs the server.
@@ -77,7 +79,7 @@ func Start(t testing.TB, scrapeTargets ...string) *Server {
 }
 
 func startOnce(t testing.TB, dir, configPath string, try int) (*Server, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
@@ -251,15 +253,6 @@ func (s *Server) query(ctx context.Context, query string) (float64, error) {
 	}
 	text, _ := body.Data.Result[0].Value[1].(string)
 	return strconv.ParseFloat(text, 64)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // renderConfig writes one scrape job per target so that each can have its own metrics path.
