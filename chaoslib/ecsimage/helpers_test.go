@@ -91,11 +91,7 @@ func (e *simEnv) run(t *testing.T, opts Options) *Report {
 
 func (e *simEnv) describe(t *testing.T, service string) types.Service {
 	t.Helper()
-	out, err := e.client.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{service}})
-	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("describe %s: %v (%d services)", service, err, len(out.Services))
-	}
-	return out.Services[0]
+	return simenv.Service(t, e.client, "prod", service)
 }
 
 func (e *simEnv) taskDefinition(t *testing.T, arn string) *types.TaskDefinition {

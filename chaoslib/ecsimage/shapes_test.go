@@ -41,11 +41,7 @@ func (e *simEnv) shapeOptions(sh ecssim.Shape) Options {
 
 func (e *simEnv) describeIn(t *testing.T, cluster, service string) types.Service {
 	t.Helper()
-	out, err := e.client.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
-	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("describe %s: %v", service, err)
-	}
-	return out.Services[0]
+	return simenv.Service(t, e.client, cluster, service)
 }
 
 // liveTasksOf counts the service's tasks of a revision that are RUNNING or on their way.

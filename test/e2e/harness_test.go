@@ -19,6 +19,7 @@ import (
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // experimentBinary is the race-enabled build of ./experiment; TestMain sets it once, before any test runs, and
@@ -138,12 +139,7 @@ func (f *fixture) env(t *testing.T, overrides map[string]string) map[string]stri
 
 func (f *fixture) service(t *testing.T) types.Service {
 	t.Helper()
-	ctx := binary.Deadline(t, 10*time.Second)
-	out, err := f.client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
-	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("describe service %s: %v (%d services)", serviceName, err, len(out.Services))
-	}
-	return out.Services[0]
+	return simenv.Service(t, f.client, clusterName, serviceName)
 }
 
 // revisions returns the status of every revision of the family, by ARN.

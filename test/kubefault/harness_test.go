@@ -26,6 +26,7 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // experimentBinary is the race-enabled build of ./experiment; TestMain sets it before any test runs.
@@ -134,12 +135,7 @@ func (e *env) childEnv(t *testing.T, kubeconfig string, overrides map[string]str
 
 func (e *env) service(t *testing.T) types.Service {
 	t.Helper()
-	ctx := binary.Deadline(t, 10*time.Second)
-	out, err := e.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
-	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("describe service %s: %v", serviceName, err)
-	}
-	return out.Services[0]
+	return simenv.Service(t, e.ecs, clusterName, serviceName)
 }
 
 // assertRestored checks the service is back on its original revision and every other revision of the family

@@ -35,6 +35,7 @@ import (
 	"github.com/ecschaos/ecs-invalid-container-image/test/binary"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
 	"github.com/ecschaos/ecs-invalid-container-image/test/prometheus"
+	"github.com/ecschaos/ecs-invalid-container-image/test/simenv"
 )
 
 // EnvBin names the folder holding chaos-operator, chaos-runner and chaos-exporter; `make litmus-e2e` sets it.
@@ -381,11 +382,7 @@ func newWorld(t *testing.T, services ...string) *world {
 
 func (w *world) service(t *testing.T, name string) types.Service {
 	t.Helper()
-	out, err := w.ecs.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String(w.cluster), Services: []string{name}})
-	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("describe %s: %v", name, err)
-	}
-	return out.Services[0]
+	return simenv.Service(t, w.ecs, w.cluster, name)
 }
 
 // engineOptions are the parts of the sample engine a test changes beyond its placeholders.

@@ -1,7 +1,14 @@
 package simenv
 
 import (
+	"context"
 	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/ecssim"
 )
@@ -45,4 +52,20 @@ func Succeeded(sim *ecssim.Simulator, operation string) int {
 		}
 	}
 	return n
+}
+
+// Service describes the named service with client (the test's own), failing the test when ECS does not return
+// exactly that one service within 10 s.
+func Service(t testing.TB, client *ecs.Client, cluster, name string) types.Service {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+	if err != nil {
+		t.Fatalf("describe service %s in cluster %s: %v", name, cluster, err)
+	}
+	if len(out.Services) != 1 {
+		t.Fatalf("describe service %s in cluster %s: %d services, failures %v", name, cluster, len(out.Services), out.Failures)
+	}
+	return out.Services[0]
 }

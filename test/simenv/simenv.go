@@ -1,7 +1,7 @@
 // Package simenv is the ECS side of a test of the fault against the simulator: pkg/ecssim served over HTTP on
 // loopback, the test's own SDK client, the fault's two clients built as the pod builds them, one clock for all, and
-// the watches tests put on the simulator's requests. chaoslib/ecsimage's own tests use it, so it imports no chaoslib
-// package; test/reliability and the process tests (test/e2e, test/kubefault, test/litmus) use it too.
+// what tests observe of the simulator (its requests, a service). chaoslib/ecsimage's own tests use it, so it imports
+// no chaoslib package; test/reliability and the process tests (test/e2e, test/kubefault, test/litmus) use it too.
 package simenv
 
 import (
