@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/ecschaos/ecs-invalid-container-image/pkg/engine"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/result"
 	"github.com/ecschaos/ecs-invalid-container-image/pkg/timeline"
 	"github.com/ecschaos/ecs-invalid-container-image/test/kube"
@@ -150,21 +149,7 @@ func (e env) get(t *testing.T, name string) (result.Stored, *unstructured.Unstru
 // createEngine creates a ChaosEngine like Litmus's samples and returns its UID.
 func (e env) createEngine(t *testing.T, name string) string {
 	t.Helper()
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "litmuschaos.io/v1alpha1",
-		"kind":       "ChaosEngine",
-		"metadata":   map[string]any{"name": name, "namespace": e.namespace},
-		"spec": map[string]any{
-			"engineState":         "active",
-			"chaosServiceAccount": "chaos-runner",
-			"experiments":         []any{map[string]any{"name": "ecs-invalid-container-image"}},
-		},
-	}}
-	created, err := e.admin.Resource(engine.GVR).Namespace(e.namespace).Create(t.Context(), obj, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(created.GetUID())
+	return kube.CreateEngine(t, e.admin, e.namespace, name, "chaos-runner", map[string]any{"name": "ecs-invalid-container-image"})
 }
 
 func forEachVariant(t *testing.T, test func(t *testing.T, e env)) {

@@ -318,6 +318,30 @@ func (c *Cluster) InstallLitmusCRDs(t testing.TB) {
 	c.ApplyFile(t, LitmusCRDsPath(t))
 }
 
+// CreateEngine creates an active ChaosEngine in namespace as Litmus users write one, run by serviceAccount and
+// listing experiment (its name, with a spec where the test needs one), and returns its UID.
+func CreateEngine(t testing.TB, admin dynamic.Interface, namespace, name, serviceAccount string, experiment map[string]any) string {
+	t.Helper()
+	engines := schema.GroupVersionResource{Group: "litmuschaos.io", Version: "v1alpha1", Resource: "chaosengines"}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "litmuschaos.io/v1alpha1",
+		"kind":       "ChaosEngine",
+		"metadata":   map[string]any{"name": name, "namespace": namespace},
+		"spec": map[string]any{
+			"engineState":         "active",
+			"chaosServiceAccount": serviceAccount,
+			"experiments":         []any{experiment},
+		},
+	}}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	created, err := admin.Resource(engines).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create ChaosEngine %s/%s: %v", namespace, name, err)
+	}
+	return string(created.GetUID())
+}
+
 func newCluster(ctx context.Context, dir string) (*Cluster, error) {
 	binDir, err := BinDir()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -118,18 +118,12 @@ func (e *env) kubeconfig(t *testing.T, token string) string {
 }
 
 // childEnv is the pod's environment and nothing else: fake AWS keys, the simulator as the ECS endpoint, the
-// kubeconfig of the identity under test, a fault of one 3 s cycle.
+// kubeconfig of the identity under test, a fault of one 3 s cycle; overrides win.
 func (e *env) childEnv(t *testing.T, kubeconfig string, overrides map[string]string) map[string]string {
 	vars := binary.PodEnv(t, "AKIDKUBEFAULTFAKEKEY", fakeSecretKey, e.ecsURL, clusterName, serviceName, map[string]string{
 		"KUBECONFIG": kubeconfig, "CHAOS_NAMESPACE": e.namespace, "EXPERIMENT_NAME": experimentName,
 	})
-	for k, v := range overrides {
-		if v == "" {
-			delete(vars, k)
-			continue
-		}
-		vars[k] = v
-	}
+	maps.Copy(vars, overrides)
 	return vars
 }
 
@@ -173,21 +167,8 @@ func (e *env) assertRestored(t *testing.T) {
 // createEngine creates a ChaosEngine listing the experiment, as Litmus users write it, and returns its UID.
 func (e *env) createEngine(t *testing.T, name string) string {
 	t.Helper()
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "litmuschaos.io/v1alpha1",
-		"kind":       "ChaosEngine",
-		"metadata":   map[string]any{"name": name, "namespace": e.namespace},
-		"spec": map[string]any{
-			"engineState":         "active",
-			"chaosServiceAccount": "ecs-invalid-container-image-sa",
-			"experiments":         []any{map[string]any{"name": experimentName, "spec": map[string]any{"components": map[string]any{}}}},
-		},
-	}}
-	created, err := e.admin.Resource(chaosEnginesGVR).Namespace(e.namespace).Create(binary.Deadline(t, 10*time.Second), obj, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create ChaosEngine %s: %v", name, err)
-	}
-	return string(created.GetUID())
+	return kube.CreateEngine(t, e.admin, e.namespace, name, "ecs-invalid-container-image-sa",
+		map[string]any{"name": experimentName, "spec": map[string]any{"components": map[string]any{}}})
 }
 
 // chaosResult is the part of a stored ChaosResult these tests read, decoded here rather than through pkg/result
