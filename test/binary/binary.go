@@ -18,7 +18,8 @@ import (
 )
 
 // Flavor is how Build compiles the binary. The go build flags of each flavor are written here and nowhere else in
-// this module's Go code and scripts (the Dockerfile and `make build` compile the shipped binary, with its version).
+// this module's Go code; in shell, the Dockerfile and `make build` compile the shipped binary (with its version) and
+// bench/run.sh keeps bin/experiment-bench, which BENCHMARKS.md's commands reuse.
 type Flavor int
 
 const (
