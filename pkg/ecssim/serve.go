@@ -103,6 +103,8 @@ type SeedSpec struct {
 	ContainerInstances  int
 	Instance            InstanceSpec
 	TaskCPU, TaskMemory string // task-level CPU units and MiB; default "256" and "512"
+	// NetworkMode is the task definition's; default awsvpc (whose tasks also wait Timing.NetworkAttachment).
+	NetworkMode types.NetworkMode
 }
 
 // SeedService creates the cluster, task definition and service of spec through c (so the request log and
@@ -121,7 +123,7 @@ func (s *Simulator) SeedService(ctx context.Context, c *ecs.Client, spec SeedSpe
 	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(spec.Family), ContainerDefinitions: spec.containers(), Tags: spec.TaskDefinitionTags,
 		RequiresCompatibilities: []types.Compatibility{types.Compatibility(spec.LaunchType)},
-		NetworkMode:             types.NetworkModeAwsvpc, Cpu: aws.String(spec.TaskCPU), Memory: aws.String(spec.TaskMemory),
+		NetworkMode:             spec.NetworkMode, Cpu: aws.String(spec.TaskCPU), Memory: aws.String(spec.TaskMemory),
 	})
 	if err != nil {
 		return "", fmt.Errorf("seed task definition %s: %w", spec.Family, err)
@@ -149,6 +151,9 @@ func (spec SeedSpec) withDefaults() SeedSpec {
 	}
 	if spec.TaskMemory == "" {
 		spec.TaskMemory = "512"
+	}
+	if spec.NetworkMode == "" {
+		spec.NetworkMode = types.NetworkModeAwsvpc
 	}
 	return spec
 }

@@ -29,6 +29,8 @@ type Shape struct {
 	Prepare func(ctx context.Context, sim *Simulator, c *ecs.Client) error
 	// Unavailable, when set, says why this shape cannot run in this build.
 	Unavailable string
+	// Notes say what a shape copied from a real service (ShapeOf) assumes or cannot know; none for built-in shapes.
+	Notes []string
 }
 
 // DemoTiming is the data plane of rehearsals that are not about timing: a chaos task fails its pull about 1.5 s after
