@@ -111,34 +111,53 @@ func demoShape(f demoFlags, stderr io.Writer) (ecssim.Shape, bool) {
 // rehearse serves the shape's simulator, seeds it, runs the fault against it as a real run would, and logs what
 // the service runs before and after; it returns the run's exit code.
 func rehearse(ctx context.Context, shape ecssim.Shape, cfg tunables.Config, log *logrus.Logger, lookup func(string) (string, bool), stdout io.Writer) int {
-	clk := clock.NewScaled(shape.Scale)
-	srv, err := ecssim.Serve(ecssim.Options{Clock: clk, Timing: shape.Timing})
+	code, _ := rehearseShapes(ctx, "demo", []ecssim.Shape{shape}, cfg, log, lookup, stdout)
+	return code
+}
+
+// rehearseShapes is rehearse for one or more shapes in one simulator, which takes the first shape's timing and
+// scale; prefix starts its log lines. It also returns the fault's report, nil when the fault did not run.
+func rehearseShapes(ctx context.Context, prefix string, shapes []ecssim.Shape, cfg tunables.Config, log *logrus.Logger, lookup func(string) (string, bool), stdout io.Writer) (int, *ecsimage.Report) {
+	clk := clock.NewScaled(shapes[0].Scale)
+	srv, err := ecssim.Serve(ecssim.Options{Clock: clk, Timing: shapes[0].Timing, Region: cfg.Region})
 	if err != nil {
-		log.Errorf("demo: %v", err)
-		return int(ecsimage.OutcomeRefused)
+		log.Errorf("%s: %v", prefix, err)
+		return int(ecsimage.OutcomeRefused), nil
 	}
 	defer srv.Close()
-	log.Infof("demo: shape %s (%s); ECS simulator on %s, time runs %gx faster than the wall clock", shape.Name, shape.Summary, srv.URL, shape.Scale)
 	client := ecs.NewFromConfig(staticAWS(cfg.Region, srv.URL))
-	if err := shape.Seed(ctx, srv.Sim, client); err != nil {
-		log.Errorf("demo: seeding the simulator: %v", err)
-		return int(ecsimage.OutcomeRefused)
+	for _, shape := range shapes {
+		log.Infof("%s: shape %s (%s); ECS simulator on %s, time runs %gx faster than the wall clock", prefix, shape.Name, shape.Summary, srv.URL, shapes[0].Scale)
+		if err := shape.Seed(ctx, srv.Sim, client); err != nil {
+			log.Errorf("%s: seeding the simulator: %v", prefix, err)
+			return int(ecsimage.OutcomeRefused), nil
+		}
 	}
-	cluster, service := shape.Service.Cluster, shape.Service.Service
-	before := describeDemo(ctx, client, cluster, service)
-	log.Infof("demo: service %s runs %s with %d task(s); starting the fault", service, aws.ToString(before.TaskDefinition), before.RunningCount)
+	before := make([]types.Service, len(shapes))
+	for i, shape := range shapes {
+		before[i] = describeDemo(ctx, client, shape.Service.Cluster, shape.Service.Service)
+		log.Infof("%s: service %s runs %s with %d task(s); starting the fault", prefix, shape.Service.Service, aws.ToString(before[i].TaskDefinition), before[i].RunningCount)
+	}
 
 	s := &session{cfg: cfg, runID: newRunID(), log: log, clock: clk, stdout: stdout, lookupEnv: lookup, outsideCluster: true,
 		clients: ecsimage.Clients{Chaos: client, Restore: ecs.NewFromConfig(staticAWS(cfg.Region, srv.URL))}}
 	code := s.runFault(ctx)
 
-	after := describeDemo(ctx, client, cluster, service)
-	original := aws.ToString(after.TaskDefinition) == aws.ToString(before.TaskDefinition)
-	log.Infof("demo: service %s runs %s again (original: %v), %d task(s) RUNNING", service, aws.ToString(after.TaskDefinition), original, after.RunningCount)
-	if out, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(shape.Service.Family), Status: types.TaskDefinitionStatusInactive}); err == nil {
-		log.Infof("demo: INACTIVE revisions of family %s: %v", shape.Service.Family, out.TaskDefinitionArns)
+	for i, shape := range shapes {
+		logAfter(ctx, prefix, client, shape.Service, before[i], log)
 	}
-	return code
+	return code, s.report
+}
+
+// logAfter logs what the service of spec runs after the fault, against what it ran before, and the family's
+// INACTIVE revisions.
+func logAfter(ctx context.Context, prefix string, client *ecs.Client, spec ecssim.SeedSpec, before types.Service, log *logrus.Logger) {
+	after := describeDemo(ctx, client, spec.Cluster, spec.Service)
+	original := aws.ToString(after.TaskDefinition) == aws.ToString(before.TaskDefinition)
+	log.Infof("%s: service %s runs %s again (original: %v), %d task(s) RUNNING", prefix, spec.Service, aws.ToString(after.TaskDefinition), original, after.RunningCount)
+	if out, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(spec.Family), Status: types.TaskDefinitionStatusInactive}); err == nil {
+		log.Infof("%s: INACTIVE revisions of family %s: %v", prefix, spec.Family, out.TaskDefinitionArns)
+	}
 }
 
 // demoEnv is the rehearsal's environment: the shape's target, the seed's defaults, the shape's own tunables, then

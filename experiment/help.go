@@ -16,12 +16,15 @@ func helpCommand(args []string, stdout io.Writer) int {
 	}
 	fmt.Fprintf(stdout, `%s: the "ECS invalid container image" chaos fault.
 
-Usage: experiment [run|recover|demo|report|version|help [--markdown]]
+Usage: experiment [run|recover|demo|rehearse|report|version|help [--markdown]]
 
   run       (default) run the fault configured by the environment; what a chaos pod runs
   recover   restore services a killed run left under chaos, from the marker on the chaos revision
   demo      run the fault against a built-in ECS simulator and print the ChaosResult (--shape, --list-shapes,
             --report FILE)
+  rehearse  read the real services of the environment (DescribeServices, DescribeTaskDefinition; nothing is
+            changed) and run the fault against a simulated copy of them: the ChaosResult and a prediction of
+            the chaos tasks, the circuit breaker's rollback, the original tasks kept and the restore (--report FILE)
   report    render a ChaosResult (FILE, -, or --from-cluster NAMESPACE/NAME) as one HTML page (--out FILE)
   version   print the version
   help      this text; --markdown prints the tunables table as Markdown

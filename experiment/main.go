@@ -4,8 +4,8 @@
 // or RESULT_FILE). Its exit code is the outcome: 0 Pass, 1 Fail, 2 nothing changed (bad input or refusal),
 // 3 error after injection, 4 restore failed, 5 stopped.
 //
-// Subcommands: run (the default, for the pod), recover, demo, report (a ChaosResult as one HTML page), version,
-// help [--markdown].
+// Subcommands: run (the default, for the pod), recover, demo, rehearse (the fault against a simulated copy of the
+// real services), report (a ChaosResult as one HTML page), version, help [--markdown].
 package main
 
 import (
@@ -68,13 +68,15 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return reportCommand(ctx, args, stdout, stderr, lookupEnv)
 	case "demo":
 		return demoCommand(ctx, args, stdout, stderr, lookupEnv)
+	case "rehearse":
+		return rehearseCommand(ctx, args, stdout, stderr, lookupEnv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "help", "-h", "--help":
 		return helpCommand(args, stdout)
 	default:
-		fmt.Fprintf(stderr, "unknown subcommand %q; allowed: run, recover, demo, report, version, help\n", cmd)
+		fmt.Fprintf(stderr, "unknown subcommand %q; allowed: run, recover, demo, rehearse, report, version, help\n", cmd)
 		return int(ecsimage.OutcomeRefused)
 	}
 }

@@ -40,6 +40,8 @@ type session struct {
 	outsideCluster bool
 	// alarmsAPI reads CloudWatch alarms for EXPECT_ALARMS; nil when none are expected.
 	alarmsAPI alarms.API
+	// report is the fault's report once runFault has run it (a rehearsal's prediction reads it).
+	report *ecsimage.Report
 }
 
 // runCommand is the pod's entrypoint: tunables, outputs, AWS, the fault, the result, the exit status.
@@ -108,6 +110,21 @@ func (s *session) exitStatus(o ecsimage.Outcome, inCluster bool) int {
 // awsClients builds the two ECS clients from the tunables: one for the fault, one (with its own retry budget) for
 // the restore.
 func (s *session) awsClients(ctx context.Context, lookupEnv func(string) (string, bool)) (ecsimage.Clients, error) {
+	awsCfg, err := s.awsConfig(ctx, lookupEnv)
+	if err != nil {
+		return ecsimage.Clients{}, err
+	}
+	if len(s.cfg.ExpectAlarms) > 0 {
+		s.alarmsAPI = cloudwatch.NewFromConfig(awsCfg)
+	}
+	return ecsimage.Clients{
+		Chaos:   ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeMain)),
+		Restore: ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeRestore)),
+	}, nil
+}
+
+// awsConfig is the AWS configuration of the tunables' credentials, region and role; it makes no AWS call.
+func (s *session) awsConfig(ctx context.Context, lookupEnv func(string) (string, bool)) (aws.Config, error) {
 	awsCfg, source, err := awsclient.Load(ctx, awsclient.Options{
 		Region:                s.cfg.Region,
 		Profile:               s.cfg.Profile,
@@ -123,16 +140,10 @@ func (s *session) awsClients(ctx context.Context, lookupEnv func(string) (string
 		},
 	})
 	if err != nil {
-		return ecsimage.Clients{}, err
+		return aws.Config{}, err
 	}
 	s.log.Infof("AWS credentials: %s", source)
-	if len(s.cfg.ExpectAlarms) > 0 {
-		s.alarmsAPI = cloudwatch.NewFromConfig(awsCfg)
-	}
-	return ecsimage.Clients{
-		Chaos:   ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeMain)),
-		Restore: ecs.NewFromConfig(awsCfg, awsclient.ECSOptions(awsclient.PurposeRestore)),
-	}, nil
+	return awsCfg, nil
 }
 
 // runFault runs the fault with the session's clients and records the outcome; it returns the exit status.
@@ -178,6 +189,7 @@ func (s *session) runFault(ctx context.Context) int {
 		"abortDeadline": opts.AbortDeadline, "gracePeriod": s.cfg.TerminationGracePeriod,
 	}).Info("starting the ECS invalid container image fault")
 	report := ecsimage.Run(ctx, s.clients, opts)
+	s.report = report
 	if report.LeftByThisJob() {
 		return s.recoverPredecessor(ctx, rec, out.InCluster(), opts, "a previous pod of this Job left a chaos revision behind")
 	}
