@@ -60,7 +60,7 @@ func predictionLines(s ecsimage.ServiceReport, breaker bool) []string {
 
 // rollbackLine says whether and when ECS rolled the chaos deployment back, with what its circuit breaker counted.
 func rollbackLine(o ecsimage.Observations, breakerOn bool) string {
-	breaker := "circuit breaker not read"
+	breaker := "circuit breaker on, not seen to trip"
 	if !breakerOn {
 		breaker = "no deployment circuit breaker"
 	}
