@@ -93,6 +93,49 @@ func TestRehearsePredictsFromACopy(t *testing.T) {
 	}
 }
 
+// Several services of one cluster are read and rehearsed together, as a real run injects them together: a Fargate
+// REPLICA service and an EC2 DAEMON service, whose copies share the simulator (and the first one's timing).
+func TestRehearseSeveralServices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	real, client, _ := ecssim.StartServer(t, ecssim.Options{Timing: ecssim.FastTiming()})
+	for _, name := range []string{"rolling", "daemon"} {
+		shape, _ := ecssim.ShapeNamed(name)
+		if err := shape.Seed(ctx, real, client); err != nil {
+			t.Fatalf("seed %s: %v", name, err)
+		}
+	}
+	real.ResetRequests()
+	shapes, err := readShapes(ctx, client, "demo", []string{"web", "node-agent"})
+	if err != nil || len(shapes) != 2 {
+		t.Fatalf("readShapes: %d shapes, %v", len(shapes), err)
+	}
+	assertOnlyReads(t, real)
+	shareInstances(shapes)
+	for i := range shapes {
+		shapes[i].Timing, shapes[i].Scale = ecssim.DemoTiming(), 20
+	}
+	env := rehearseEnv(shapes, "us-east-1", mapEnv(map[string]string{"TASK_REPLICA_AFFECTED_PERC": "50", "TOTAL_CHAOS_DURATION": "20", "CHAOS_INTERVAL": "20"}), "")
+	cfg, err := tunables.Load(mapEnv(env), tunables.OSFileSystem{})
+	if err != nil {
+		t.Fatalf("tunables: %v", err)
+	}
+	var stdout, logs bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&logs)
+	code, report := rehearseShapes(ctx, "rehearse", shapes, cfg, log, mapEnv(env), &stdout)
+	printPrediction(log, shapes, report, code)
+	if code != int(ecsimage.OutcomePass) {
+		t.Fatalf("exit %d, want a Pass:\n%s", code, logs.String())
+	}
+	for _, want := range []string{"prediction: service web: effect: confirmed", "prediction: service node-agent: effect: confirmed",
+		"prediction: service node-agent: lowest count of original tasks RUNNING: 2 of 4", "prediction: service node-agent assumes: EC2 capacity is unknown"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no prediction says %q:\n%s", want, logs.String())
+		}
+	}
+}
+
 // A service the simulator cannot model, or that is missing, ends the rehearsal before anything runs, saying why.
 func TestRehearseRefusesWhatItCannotCopy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -134,4 +177,15 @@ func TestRehearseEnv(t *testing.T) {
 
 func mapEnv(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// DAEMON copies of one cluster run on the same container instances, registered once.
+func TestShareInstances(t *testing.T) {
+	shapes := []ecssim.Shape{{Service: ecssim.SeedSpec{ContainerInstances: 3}}, {}, {Service: ecssim.SeedSpec{ContainerInstances: 5}}, {Service: ecssim.SeedSpec{ContainerInstances: 4}}}
+	shareInstances(shapes)
+	for i, want := range []int{3, 0, 2, 0} {
+		if got := shapes[i].Service.ContainerInstances; got != want {
+			t.Errorf("shape %d registers %d instances, want %d", i, got, want)
+		}
+	}
 }
