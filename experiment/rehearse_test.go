@@ -69,15 +69,7 @@ func TestRehearsePredictsFromACopy(t *testing.T) {
 				"TASK_REPLICA_AFFECTED_PERC": "50", "TOTAL_CHAOS_DURATION": "180", "CHAOS_INTERVAL": "180", "STATUS_CHECK_DELAY": "5",
 				"STATUS_CHECK_TIMEOUT": "600", "PROBES_FILE": "/nonexistent/probes.yaml",
 			}), "")
-			cfg, err := tunables.Load(mapEnv(env), tunables.OSFileSystem{})
-			if err != nil {
-				t.Fatalf("tunables: %v", err)
-			}
-			var stdout, logs bytes.Buffer
-			log := logrus.New()
-			log.SetOutput(&logs)
-			code, report := rehearseShapes(ctx, "rehearse", shapes, cfg, log, mapEnv(env), &stdout)
-			printPrediction(log, shapes, report, code)
+			code, logs, stdout := runRehearsal(t, ctx, shapes, env)
 			if code != int(ecsimage.OutcomePass) || !strings.Contains(stdout.String(), "verdict: Pass") {
 				t.Fatalf("exit %d, want a Pass:\n%s\n%s", code, logs.String(), stdout.String())
 			}
@@ -116,15 +108,7 @@ func TestRehearseSeveralServices(t *testing.T) {
 		shapes[i].Timing, shapes[i].Scale = ecssim.DemoTiming(), 20
 	}
 	env := rehearseEnv(shapes, "us-east-1", mapEnv(map[string]string{"TASK_REPLICA_AFFECTED_PERC": "50", "TOTAL_CHAOS_DURATION": "20", "CHAOS_INTERVAL": "20"}), "")
-	cfg, err := tunables.Load(mapEnv(env), tunables.OSFileSystem{})
-	if err != nil {
-		t.Fatalf("tunables: %v", err)
-	}
-	var stdout, logs bytes.Buffer
-	log := logrus.New()
-	log.SetOutput(&logs)
-	code, report := rehearseShapes(ctx, "rehearse", shapes, cfg, log, mapEnv(env), &stdout)
-	printPrediction(log, shapes, report, code)
+	code, logs, _ := runRehearsal(t, ctx, shapes, env)
 	if code != int(ecsimage.OutcomePass) {
 		t.Fatalf("exit %d, want a Pass:\n%s", code, logs.String())
 	}
@@ -188,4 +172,20 @@ func TestShareInstances(t *testing.T) {
 			t.Errorf("shape %d registers %d instances, want %d", i, got, want)
 		}
 	}
+}
+
+// runRehearsal runs the fault against the copies as rehearseCommand does, with the rehearsal's environment env,
+// and prints the prediction into the returned log.
+func runRehearsal(t *testing.T, ctx context.Context, shapes []ecssim.Shape, env map[string]string) (code int, logs, stdout *bytes.Buffer) {
+	t.Helper()
+	cfg, err := tunables.Load(mapEnv(env), tunables.OSFileSystem{})
+	if err != nil {
+		t.Fatalf("tunables: %v", err)
+	}
+	logs, stdout = &bytes.Buffer{}, &bytes.Buffer{}
+	log := logrus.New()
+	log.SetOutput(logs)
+	code, report := rehearseShapes(ctx, "rehearse", shapes, cfg, log, mapEnv(env), stdout)
+	printPrediction(log, shapes, report, code)
+	return code, logs, stdout
 }

@@ -117,6 +117,15 @@ func (w *pageWriter) num(f float64) {
 
 func (w *pageWriter) integer(n int) { w.b.WriteString(strconv.Itoa(n)) }
 
+// nums writes ` name="value"` for each name and number in turn: the coordinates and times of the SVG's elements.
+func (w *pageWriter) nums(names string, values ...float64) {
+	for i, name := range strings.Fields(names) {
+		w.raw(" " + name + `="`)
+		w.num(values[i])
+		w.raw(`"`)
+	}
+}
+
 // page writes the whole HTML page of v.
 func page(v view) string {
 	w := &pageWriter{}
@@ -242,25 +251,15 @@ func (w *pageWriter) services(services []serviceView) {
 func (w *pageWriter) mark(m markView) {
 	w.raw(`<g class="mark mark-`)
 	w.attr(m.Kind)
-	w.raw(`" data-t="`)
-	w.num(m.T)
-	w.raw(`" data-x="`)
-	w.num(m.X)
-	w.raw(`"><title>`)
+	w.raw(`"`)
+	w.nums("data-t data-x", m.T, m.X)
+	w.raw(`><title>`)
 	w.text(m.Title)
-	w.raw(`</title><line x1="`)
-	w.num(m.X)
-	w.raw(`" x2="`)
-	w.num(m.X)
-	w.raw(`" y1="`)
-	w.num(m.Y1)
-	w.raw(`" y2="`)
-	w.num(m.Y2)
-	w.raw(`"/><text x="`)
-	w.num(m.X)
-	w.raw(`" y="`)
-	w.num(m.Y1)
-	w.raw(`" dy="9">`)
+	w.raw(`</title><line`)
+	w.nums("x1 x2 y1 y2", m.X, m.X, m.Y1, m.Y2)
+	w.raw(`/><text`)
+	w.nums("x y", m.X, m.Y1)
+	w.raw(` dy="9">`)
 	w.text(m.Glyph)
 	w.raw("</text></g>")
 }
@@ -328,41 +327,27 @@ func (w *pageWriter) chart(c *chart) {
 func (w *pageWriter) svgStart(c *chart) {
 	w.raw(`<svg class="chart" role="img" aria-label="task counts and marks over time" viewBox="0 0 1000 `)
 	w.num(c.Height)
-	w.raw(`" data-plot-left="`)
-	w.num(c.PlotLeft)
-	w.raw(`" data-plot-width="`)
-	w.num(c.PlotWidth)
-	w.raw(`" data-span="`)
-	w.num(c.Span)
-	w.raw("\" xmlns=\"http://www.w3.org/2000/svg\">\n")
+	w.raw(`"`)
+	w.nums("data-plot-left data-plot-width data-span", c.PlotLeft, c.PlotWidth, c.Span)
+	w.raw(" xmlns=\"http://www.w3.org/2000/svg\">\n")
 }
 
 // window writes the shaded chaos window, first so that everything else is drawn over it.
 func (w *pageWriter) window(b *band) {
-	w.raw(`<rect class="window" x="`)
-	w.num(b.X)
-	w.raw(`" y="`)
-	w.num(b.Y)
-	w.raw(`" width="`)
-	w.num(b.W)
-	w.raw(`" height="`)
-	w.num(b.H)
-	w.raw(`"><title>chaos window</title></rect>`)
+	w.raw(`<rect class="window"`)
+	w.nums("x y width height", b.X, b.Y, b.W, b.H)
+	w.raw(`><title>chaos window</title></rect>`)
 }
 
 // axisTick writes one time on the axis with its grid line down to bottom.
 func (w *pageWriter) axisTick(t tick, bottom float64) {
-	w.raw(`<line class="grid" x1="`)
-	w.num(t.X)
-	w.raw(`" x2="`)
-	w.num(t.X)
-	w.raw(`" y1="20" y2="`)
-	w.num(bottom)
-	w.raw(`"/><text class="tick" x="`)
-	w.num(t.X)
-	w.raw(`" y="14" text-anchor="middle" data-t="`)
-	w.num(t.T)
-	w.raw(`">`)
+	w.raw(`<line class="grid"`)
+	w.nums("x1 x2 y1 y2", t.X, t.X, 20, bottom)
+	w.raw(`/><text class="tick"`)
+	w.nums("x y", t.X, 14)
+	w.raw(` text-anchor="middle"`)
+	w.nums("data-t", t.T)
+	w.raw(`>`)
 	w.text(t.Label)
 	w.raw("</text>")
 }
@@ -370,13 +355,11 @@ func (w *pageWriter) axisTick(t tick, bottom float64) {
 func (w *pageWriter) row(r row) {
 	w.raw(`<g class="service-row" data-service="`)
 	w.attr(r.Name)
-	w.raw("\">\n<line class=\"rowline\" x1=\"0\" x2=\"1000\" y1=\"")
-	w.num(r.Y)
-	w.raw(`" y2="`)
-	w.num(r.Y)
-	w.raw("\"/>\n<text x=\"4\" y=\"")
-	w.num(r.LabelY)
-	w.raw(`" class="mono"><title>`)
+	w.raw("\">\n<line class=\"rowline\"")
+	w.nums("x1 x2 y1 y2", 0, 1000, r.Y, r.Y)
+	w.raw("/>\n<text")
+	w.nums("x y", 4, r.LabelY)
+	w.raw(` class="mono"><title>`)
 	w.text(r.Name)
 	w.raw("</title>")
 	w.text(r.Name)
@@ -413,11 +396,9 @@ func (w *pageWriter) row(r row) {
 
 // circle writes a probe's point at x.
 func (w *pageWriter) circle(x, y float64) {
-	w.raw(`<circle cx="`)
-	w.num(x)
-	w.raw(`" cy="`)
-	w.num(y)
-	w.raw(`" r="5"/>`)
+	w.raw(`<circle`)
+	w.nums("cx cy", x, y)
+	w.raw(` r="5"/>`)
 }
 
 func (w *pageWriter) probeLane(p probeLane) {
@@ -425,13 +406,9 @@ func (w *pageWriter) probeLane(p probeLane) {
 	w.attr(verdictClass(p.Verdict))
 	w.raw(`" data-probe="`)
 	w.attr(p.Name)
-	w.raw(`" data-t="`)
-	w.num(p.T)
-	w.raw(`" data-t2="`)
-	w.num(p.T2)
-	w.raw(`" data-x="`)
-	w.num(p.X)
-	w.raw(`"><title>`)
+	w.raw(`"`)
+	w.nums("data-t data-t2 data-x", p.T, p.T2, p.X)
+	w.raw(`><title>`)
 	w.text(p.Title)
 	w.raw(`</title><text x="4" y="`)
 	w.num(p.LabelY)
@@ -445,13 +422,9 @@ func (w *pageWriter) probeLane(p probeLane) {
 		w.circle(p.X, p.LabelY)
 		w.circle(p.X2, p.LabelY)
 	default:
-		w.raw(`<rect x="`)
-		w.num(p.X)
-		w.raw(`" y="`)
-		w.num(p.Y)
-		w.raw(`" width="`)
-		w.num(p.W)
-		w.raw(`" height="12" rx="3"/>`)
+		w.raw(`<rect`)
+		w.nums("x y width", p.X, p.Y, p.W)
+		w.raw(` height="12" rx="3"/>`)
 	}
 	w.raw("</g>\n")
 }
