@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A short run of the benchmark harness for CI, so it cannot rot: the built binary against the ECS simulator with
-# 1 and 10 services, no injected round trip, one run per scenario, 2-second holds, and the aws CLI comparison with
+# 1 and 10 services, no injected round trip, one run per scenario, 2-second holds, the slow-apiserver comparison
+# (slowapi: a real kube-apiserver, which `make test` has built), and the aws CLI comparison with
 # one service. About a minute. It fails when a run does not do what its scenario needs; it asserts no timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
