@@ -87,6 +87,15 @@ func intIfSet(n int) string {
 	return strconv.Itoa(n)
 }
 
+// runMark records now as the run's moment at (chaos start or end) and marks it on the run lane.
+func (rt *runTimeline) runMark(at *time.Time, kind timeline.Kind, text string) {
+	now := rt.clock.Now()
+	rt.mu.Lock()
+	*at = now
+	rt.mu.Unlock()
+	rt.rec.Mark("", timeline.Mark{At: now, Kind: kind, Text: text})
+}
+
 // hooks records what each hook reports, then calls next's. A nil runTimeline records nothing.
 func (rt *runTimeline) hooks(next ecsimage.Hooks) ecsimage.Hooks {
 	if rt == nil {
@@ -103,21 +112,13 @@ func (rt *runTimeline) hooks(next ecsimage.Hooks) ecsimage.Hooks {
 		}
 	}
 	h.ChaosStarted = func() {
-		now := rt.clock.Now()
-		rt.mu.Lock()
-		rt.chaosStart = now
-		rt.mu.Unlock()
-		rt.rec.Mark("", timeline.Mark{At: now, Kind: timeline.KindChaosStart, Text: "chaos started"})
+		rt.runMark(&rt.chaosStart, timeline.KindChaosStart, "chaos started")
 		if next.ChaosStarted != nil {
 			next.ChaosStarted()
 		}
 	}
 	h.ChaosEnded = func() {
-		now := rt.clock.Now()
-		rt.mu.Lock()
-		rt.chaosEnd = now
-		rt.mu.Unlock()
-		rt.rec.Mark("", timeline.Mark{At: now, Kind: timeline.KindChaosEnd, Text: "last hold ended"})
+		rt.runMark(&rt.chaosEnd, timeline.KindChaosEnd, "last hold ended")
 		if next.ChaosEnded != nil {
 			next.ChaosEnded()
 		}

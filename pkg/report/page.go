@@ -117,6 +117,15 @@ func (w *pageWriter) num(f float64) {
 
 func (w *pageWriter) integer(n int) { w.b.WriteString(strconv.Itoa(n)) }
 
+// para writes text as a paragraph of the class, when there is any text.
+func (w *pageWriter) para(class, text string) {
+	if text != "" {
+		w.raw(`<p class="` + class + `">`)
+		w.text(text)
+		w.raw("</p>")
+	}
+}
+
 // nums writes ` name="value"` for each name and number in turn: the coordinates and times of the SVG's elements.
 func (w *pageWriter) nums(names string, values ...float64) {
 	for i, name := range strings.Fields(names) {
@@ -201,11 +210,7 @@ func (w *pageWriter) header(v view) {
 		w.raw("</p>")
 	}
 	w.raw("\n")
-	if v.Note != "" {
-		w.raw(`<p class="note">`)
-		w.text(v.Note)
-		w.raw("</p>")
-	}
+	w.para("note", v.Note)
 	w.raw("\n</header>\n\n")
 }
 
@@ -492,17 +497,9 @@ func (w *pageWriter) details(services []serviceView) {
 			w.raw(".")
 		}
 		w.raw("</p>\n")
-		if s.NotEffective != "" {
-			w.raw(`<p class="note">`)
-			w.text(s.NotEffective)
-			w.raw("</p>")
-		}
+		w.para("note", s.NotEffective)
 		w.raw("\n")
-		if s.Error != "" {
-			w.raw(`<p class="errorbox">`)
-			w.text(s.Error)
-			w.raw("</p>")
-		}
+		w.para("errorbox", s.Error)
 		w.raw("\n")
 		w.list("<p><strong>Manual steps:</strong></p>", s.ManualSteps, true)
 		w.list("<p>Why chaos tasks stopped:</p>", s.StoppedReasons, true)
